@@ -1,0 +1,31 @@
+//! fidogate-core: FIDO registration verification and the gateway engine.
+//!
+//! No I/O: no sockets, no clock, no globals. Time, trust anchors and policy
+//! are arguments.
+//!
+//! - [`webauthn`]: WebAuthn (FIDO2) registration verification, W3C WebAuthn
+//!   Level 3 §7.1.
+//! - [`trust`]: attestation trust anchors and certificate chains.
+//! - [`crypto`]: the one seam all signatures go through.
+
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod b64;
+pub mod cbor;
+pub mod crypto;
+pub mod cursor;
+pub mod error;
+pub mod time;
+pub mod trust;
+pub mod webauthn;
+
+pub use error::ErrorClass;
+pub use time::UnixTime;

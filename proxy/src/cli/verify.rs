@@ -1,0 +1,192 @@
+//! `fidogate verify`: verify one registration offline.
+
+use super::{EXIT_ACCEPTED, EXIT_REJECTED, EXIT_USAGE, roots};
+use clap::{Args, Subcommand};
+use fidogate_core::trust::TrustAnchors;
+use fidogate_core::webauthn::{
+    CoseAlgorithm, Policy, RegistrationCredential, RelyingParty, UserVerification,
+    verify_registration,
+};
+use fidogate_core::{ErrorClass, UnixTime, b64};
+use serde_json::json;
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Largest input read, in bytes.
+const MAX_INPUT: u64 = 1024 * 1024;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum VerifyCommand {
+    /// Verify a WebAuthn registration (the PublicKeyCredential JSON).
+    Webauthn(WebauthnArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WebauthnArgs {
+    /// The RP ID the credential must be scoped to.
+    #[arg(long, value_name = "ID")]
+    rp_id: String,
+    /// An allowed origin (repeat for several).
+    #[arg(long = "origin", value_name = "ORIGIN", required = true)]
+    origins: Vec<String>,
+    /// An allowed top origin for registration in a cross-origin iframe.
+    #[arg(long = "top-origin", value_name = "ORIGIN")]
+    top_origins: Vec<String>,
+    /// The challenge issued for the registration, base64url.
+    #[arg(long, value_name = "B64URL")]
+    challenge: String,
+    /// An allowed COSE algorithm (repeat; default: all supported).
+    #[arg(long = "alg", value_name = "N", allow_negative_numbers = true)]
+    algs: Vec<i64>,
+    /// Trust anchors: a PEM file or a folder of them (repeat).
+    #[arg(long = "roots", value_name = "PATH")]
+    roots: Vec<PathBuf>,
+    /// The verification instant, RFC 3339 (default: now).
+    #[arg(long, value_name = "RFC3339")]
+    time: Option<String>,
+    /// Reject attestations that do not chain to a trust anchor.
+    #[arg(long)]
+    require_trusted: bool,
+    /// Reject registrations without user verification.
+    #[arg(long)]
+    require_uv: bool,
+    /// Reject RS1 (SHA-1) TPM attestation statements.
+    #[arg(long)]
+    reject_sha1_tpm: bool,
+    /// Accept android-key attestations whose origin and purpose are only
+    /// software-enforced.
+    #[arg(long)]
+    allow_software_android_key: bool,
+    /// Check the android-safetynet timestampMs against the verification time
+    /// with this skew, in seconds (default: not checked offline).
+    #[arg(long, value_name = "SECS")]
+    safetynet_skew: Option<u64>,
+    /// The credential JSON file, or - for standard input.
+    #[arg(value_name = "FILE|-", default_value = "-")]
+    input: String,
+}
+
+pub(crate) fn run(cmd: VerifyCommand) -> ExitCode {
+    match cmd {
+        VerifyCommand::Webauthn(args) => match webauthn(&args) {
+            Ok(code) => code,
+            Err(message) => {
+                eprintln!("fidogate verify webauthn: {message}");
+                ExitCode::from(EXIT_USAGE)
+            }
+        },
+    }
+}
+
+/// Reads FILE or standard input, bounded.
+pub(crate) fn read_input(input: &str) -> Result<Vec<u8>, String> {
+    let mut buf = Vec::new();
+    let res = if input == "-" {
+        std::io::stdin().take(MAX_INPUT + 1).read_to_end(&mut buf)
+    } else {
+        std::fs::File::open(input).and_then(|f| f.take(MAX_INPUT + 1).read_to_end(&mut buf))
+    };
+    res.map_err(|e| format!("cannot read {input}: {e}"))?;
+    if buf.len() as u64 > MAX_INPUT {
+        return Err(format!("{input} is larger than {MAX_INPUT} bytes"));
+    }
+    Ok(buf)
+}
+
+/// Parses `--time`, or reads the clock.
+pub(crate) fn verification_time(time: Option<&str>) -> Result<UnixTime, String> {
+    match time {
+        None => Ok(UnixTime::from_system(std::time::SystemTime::now())),
+        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map(|dt| UnixTime::from_secs(dt.unix_timestamp()))
+            .map_err(|e| format!("--time {t:?} is not RFC 3339: {e}")),
+    }
+}
+
+/// Loads every `--roots` path as anchors for all formats.
+pub(crate) fn load_anchors(paths: &[PathBuf]) -> Result<TrustAnchors, String> {
+    let mut anchors = TrustAnchors::new();
+    for p in paths {
+        for a in roots::load(p)? {
+            anchors.add_global(a);
+        }
+    }
+    Ok(anchors)
+}
+
+/// Prints the rejection object and returns exit status 1.
+pub(crate) fn rejected(class: ErrorClass, message: String) -> ExitCode {
+    println!(
+        "{}",
+        json!({"ok": false, "error": {"class": class.as_str(), "message": message}})
+    );
+    ExitCode::from(EXIT_REJECTED)
+}
+
+fn webauthn(args: &WebauthnArgs) -> Result<ExitCode, String> {
+    let challenge = b64::decode(&args.challenge)
+        .map_err(|_| format!("--challenge {:?} is not base64url", args.challenge))?;
+    let algorithms = if args.algs.is_empty() {
+        CoseAlgorithm::CREDENTIAL.to_vec()
+    } else {
+        args.algs
+            .iter()
+            .map(|a| match CoseAlgorithm::from_id(*a) {
+                Some(CoseAlgorithm::Rs1) | None => {
+                    Err(format!("--alg {a} is not a supported credential algorithm"))
+                }
+                Some(alg) => Ok(alg),
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let rp = RelyingParty {
+        rp_id: args.rp_id.clone(),
+        origins: args.origins.clone(),
+        top_origins: args.top_origins.clone(),
+        algorithms,
+    };
+    let policy = Policy {
+        user_verification: if args.require_uv {
+            UserVerification::Required
+        } else {
+            UserVerification::Preferred
+        },
+        accept_untrusted: !args.require_trusted,
+        allow_sha1_tpm: !args.reject_sha1_tpm,
+        android_key_require_tee: !args.allow_software_android_key,
+        safetynet_timestamp_skew: args.safetynet_skew.map(Duration::from_secs),
+        ..Policy::default()
+    };
+    let anchors = load_anchors(&args.roots)?;
+    let time = verification_time(args.time.as_deref())?;
+    let input = read_input(&args.input)?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&input).map_err(|e| format!("{} is not JSON: {e}", args.input))?;
+    let credential = match RegistrationCredential::from_value(&value) {
+        Ok(c) => c,
+        Err(e) => return Ok(rejected(ErrorClass::Malformed, format!("credential: {e}"))),
+    };
+    Ok(
+        match verify_registration(&credential, &challenge, &rp, &anchors, &policy, time) {
+            Ok(reg) => {
+                let out = json!({
+                    "ok": true,
+                    "fmt": reg.fmt.id(),
+                    "attestation_type": reg.attestation_type.as_str(),
+                    "trusted": reg.trusted,
+                    "aaguid": reg.aaguid_string(),
+                    "credential_id": b64::encode(&reg.credential_id),
+                    "public_key": b64::encode(&reg.public_key),
+                    "alg": reg.alg,
+                    "sign_count": reg.sign_count,
+                    "flags": {"up": reg.flags.up(), "uv": reg.flags.uv(), "be": reg.flags.be(), "bs": reg.flags.bs()},
+                });
+                println!("{out}");
+                ExitCode::from(EXIT_ACCEPTED)
+            }
+            Err(e) => rejected(e.class(), e.to_string()),
+        },
+    )
+}

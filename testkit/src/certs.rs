@@ -1,0 +1,119 @@
+//! Certificates for attestation chains, made with rcgen.
+
+use crate::keys::SigningKey;
+use rcgen::{
+    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, IsCa, KeyPair,
+};
+use time::OffsetDateTime;
+
+/// A certificate with the key it certifies.
+pub struct Issued {
+    /// The certificate, DER.
+    pub der: Vec<u8>,
+    /// The certified key.
+    pub key: SigningKey,
+    cert: rcgen::Certificate,
+    key_pair: KeyPair,
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Issued({} bytes)", self.der.len())
+    }
+}
+
+impl Issued {
+    /// The certificate as PEM.
+    pub fn pem(&self) -> String {
+        self.cert.pem()
+    }
+}
+
+/// 2020-01-01T00:00:00Z.
+pub fn default_not_before() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_577_836_800).expect("valid time")
+}
+
+/// 2049-12-31T23:59:59Z.
+pub fn default_not_after() -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(2_524_607_999).expect("valid time")
+}
+
+/// Parameters with a distinguished name from `(type, value)` pairs and the
+/// default validity.
+pub fn params(dn: &[(DnType, &str)]) -> CertificateParams {
+    let mut p = CertificateParams::default();
+    let mut name = DistinguishedName::new();
+    for (t, v) in dn {
+        name.push(t.clone(), *v);
+    }
+    p.distinguished_name = name;
+    p.not_before = default_not_before();
+    p.not_after = default_not_after();
+    p
+}
+
+/// A self-signed CA with common name `cn`.
+pub fn root_ca(cn: &str, key: SigningKey) -> Issued {
+    let mut p = params(&[
+        (DnType::CommonName, cn),
+        (DnType::OrganizationName, "fidogate test"),
+    ]);
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let key_pair = key.rcgen_key_pair();
+    let cert = p.self_signed(&key_pair).expect("self-signed CA");
+    Issued {
+        der: cert.der().to_vec(),
+        key,
+        cert,
+        key_pair,
+    }
+}
+
+/// A certificate for `key` with `params`, issued by `issuer`.
+pub fn issue(params: CertificateParams, key: SigningKey, issuer: &Issued) -> Issued {
+    let key_pair = key.rcgen_key_pair();
+    let cert = params
+        .signed_by(&key_pair, &issuer.cert, &issuer.key_pair)
+        .expect("issued certificate");
+    Issued {
+        der: cert.der().to_vec(),
+        key,
+        cert,
+        key_pair,
+    }
+}
+
+/// An intermediate CA with common name `cn`, issued by `issuer`.
+pub fn intermediate_ca(cn: &str, key: SigningKey, issuer: &Issued) -> Issued {
+    let mut p = params(&[
+        (DnType::CommonName, cn),
+        (DnType::OrganizationName, "fidogate test"),
+    ]);
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    issue(p, key, issuer)
+}
+
+/// The packed attestation certificate requirements (WebAuthn §8.2.1):
+/// C, O, OU "Authenticator Attestation", CN; not a CA; with the AAGUID
+/// extension when `aaguid` is given.
+pub fn packed_leaf_params(aaguid: Option<[u8; 16]>) -> CertificateParams {
+    let mut p = params(&[
+        (DnType::CountryName, "SE"),
+        (DnType::OrganizationName, "fidogate test authenticators"),
+        (DnType::OrganizationalUnitName, "Authenticator Attestation"),
+        (DnType::CommonName, "fidogate soft authenticator"),
+    ]);
+    p.is_ca = IsCa::ExplicitNoCa;
+    if let Some(aaguid) = aaguid {
+        p.custom_extensions.push(aaguid_extension(aaguid));
+    }
+    p
+}
+
+/// The id-fido-gen-ce-aaguid extension: an OCTET STRING of the AAGUID.
+pub fn aaguid_extension(aaguid: [u8; 16]) -> CustomExtension {
+    let mut content = vec![0x04, 16];
+    content.extend_from_slice(&aaguid);
+    CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 45724, 1, 1, 4], content)
+}

@@ -1,0 +1,28 @@
+//! Software authenticators and key material for fidogate's tests, examples
+//! and benchmarks.
+//!
+//! Nothing here verifies anything: it produces registrations the way real
+//! authenticators do (and, for negative tests, the way broken or malicious
+//! ones would), so the verifiers in `fidogate-core` can be tested on inputs
+//! that exercise every check.
+
+// Test support: a failure to build a fixture is a bug in the fixture, and
+// panicking with the reason is the clearest report.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+pub mod certs;
+pub mod keys;
+pub mod webauthn;
+
+pub use base64;
+
+/// Base64url without padding.
+pub fn b64u(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
