@@ -17,6 +17,7 @@
 
 pub mod certs;
 pub mod keys;
+pub mod vectors;
 pub mod webauthn;
 
 pub use base64;
