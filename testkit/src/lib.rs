@@ -21,6 +21,7 @@ pub mod vectors;
 pub mod webauthn;
 
 pub use base64;
+pub use rcgen;
 
 /// Base64url without padding.
 pub fn b64u(bytes: &[u8]) -> String {

@@ -227,7 +227,12 @@ impl Ceremony {
                 ]),
             ),
             Attestation::FidoU2f { key, cert } => {
-                let point = authn.credential_key.ec_point();
+                // A U2F authenticator only has P-256 keys; for other keys
+                // (broken authenticators in negative tests) sign the COSE key.
+                let point = match authn.credential_key {
+                    SigningKey::P256(_) => authn.credential_key.ec_point(),
+                    _ => authn.credential_key.cose_key(),
+                };
                 let mut data = vec![0x00];
                 data.extend_from_slice(&self.rp_id_hash);
                 data.extend_from_slice(&client_data_hash);
