@@ -16,6 +16,8 @@
 )]
 
 pub mod certs;
+pub mod der;
+pub mod formats;
 pub mod keys;
 pub mod vectors;
 pub mod webauthn;

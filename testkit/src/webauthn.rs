@@ -54,6 +54,14 @@ pub enum Attestation {
         /// The chain, leaf first.
         x5c: Vec<Vec<u8>>,
     },
+    /// `tpm`.
+    Tpm(crate::formats::Tpm),
+    /// `android-key`.
+    AndroidKey(crate::formats::AndroidKey),
+    /// `apple`.
+    Apple(crate::formats::Apple),
+    /// `android-safetynet`.
+    SafetyNet(crate::formats::SafetyNet),
     /// `fido-u2f` with one attestation certificate.
     FidoU2f {
         /// The attestation private key.
@@ -225,6 +233,22 @@ impl Ceremony {
                         Value::Array(x5c.iter().map(|c| Value::Bytes(c.clone())).collect()),
                     ),
                 ]),
+            ),
+            Attestation::Tpm(t) => (
+                "tpm",
+                t.statement(&authn.credential_key, &auth_data, &client_data_hash),
+            ),
+            Attestation::AndroidKey(a) => (
+                "android-key",
+                a.statement(&authn.credential_key, &auth_data, &client_data_hash),
+            ),
+            Attestation::Apple(a) => (
+                "apple",
+                a.statement(&authn.credential_key, &auth_data, &client_data_hash),
+            ),
+            Attestation::SafetyNet(s) => (
+                "android-safetynet",
+                s.statement(&auth_data, &client_data_hash),
             ),
             Attestation::FidoU2f { key, cert } => {
                 // A U2F authenticator only has P-256 keys; for other keys
