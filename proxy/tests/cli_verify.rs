@@ -314,3 +314,10 @@ fn time_decides_certificate_validity() {
     );
     std::fs::remove_file(&tmp).unwrap();
 }
+
+#[test]
+fn the_binary_uses_the_aws_lc_backend() {
+    // fidogate-proxy enables fidogate-core's `aws-lc` feature, which takes
+    // precedence over the pure-Rust default.
+    assert_eq!(fidogate_core::crypto::BACKEND, "aws-lc");
+}

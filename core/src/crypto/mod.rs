@@ -162,7 +162,8 @@ impl PublicKey {
         })
     }
 
-    fn kind(&self) -> &'static str {
+    /// The key's kind, for messages (`"EC P-256"`, `"Ed25519"`, `"RSA"`, ...).
+    pub fn kind(&self) -> &'static str {
         match self {
             Self::Ec {
                 curve: Curve::P256, ..

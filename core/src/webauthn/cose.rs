@@ -236,26 +236,10 @@ impl CoseKey {
         if !fits {
             return Err(CoseError::AlgKeyMismatch {
                 alg: alg_id,
-                key: key_kind(&key),
+                key: key.kind(),
             });
         }
         Ok(Self { alg, key })
-    }
-}
-
-fn key_kind(key: &PublicKey) -> &'static str {
-    match key {
-        PublicKey::Ec {
-            curve: Curve::P256, ..
-        } => "EC2 P-256",
-        PublicKey::Ec {
-            curve: Curve::P384, ..
-        } => "EC2 P-384",
-        PublicKey::Ec {
-            curve: Curve::P521, ..
-        } => "EC2 P-521",
-        PublicKey::Ed25519(_) => "OKP Ed25519",
-        _ => "RSA",
     }
 }
 
