@@ -25,6 +25,7 @@ pub mod cursor;
 pub mod error;
 pub mod time;
 pub mod trust;
+pub mod uaf;
 pub mod webauthn;
 
 pub use error::ErrorClass;

@@ -94,3 +94,40 @@ pub fn webauthn(dir: &std::path::Path) -> Vec<WebauthnVector> {
     assert!(!out.is_empty(), "no vectors in {}", dir.display());
     out
 }
+
+/// Every UAF capture in `dir/uaf`, as (file name, JSON), sorted by name.
+pub fn uaf(dir: &std::path::Path) -> Vec<(String, Value)> {
+    let mut out: Vec<_> = std::fs::read_dir(dir.join("uaf"))
+        .expect("read UAF vectors")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                serde_json::from_slice(&std::fs::read(&p).expect("read vector"))
+                    .expect("vector JSON"),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The JSON example of seed document `prefix` (e.g. `"000"`): the first
+/// fenced JSON block, read in place from `../shared/seeds`.
+pub fn seed_example(dir: &std::path::Path, prefix: &str) -> Option<Value> {
+    let seeds = dir.parent()?.join("seeds");
+    let path = std::fs::read_dir(&seeds)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+        })?;
+    let text = std::fs::read_to_string(path).ok()?;
+    let start = text.find("~~~ json")? + "~~~ json".len();
+    let end = start + text[start..].find("~~~")?;
+    serde_json::from_str(&text[start..end]).ok()
+}

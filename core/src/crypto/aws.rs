@@ -66,6 +66,8 @@ fn ecdsa_alg(
         (Curve::P384, EcdsaDer(Hash::Sha512)) => &sig::ECDSA_P384_SHA512_ASN1,
         (Curve::P521, EcdsaDer(Hash::Sha384)) => &sig::ECDSA_P521_SHA384_ASN1,
         (Curve::P521, EcdsaDer(Hash::Sha512)) => &sig::ECDSA_P521_SHA512_ASN1,
+        (Curve::Secp256k1, EcdsaDer(Hash::Sha256)) => &sig::ECDSA_P256K1_SHA256_ASN1,
+        (Curve::Secp256k1, EcdsaFixed(Hash::Sha256)) => &sig::ECDSA_P256K1_SHA256_FIXED,
         (Curve::P256, EcdsaFixed(Hash::Sha256)) => &sig::ECDSA_P256_SHA256_FIXED,
         (Curve::P384, EcdsaFixed(Hash::Sha384)) => &sig::ECDSA_P384_SHA384_FIXED,
         (Curve::P521, EcdsaFixed(Hash::Sha512)) => &sig::ECDSA_P521_SHA512_FIXED,

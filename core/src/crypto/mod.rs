@@ -47,6 +47,8 @@ pub enum Curve {
     P384,
     /// secp521r1.
     P521,
+    /// secp256k1 (UAF authenticators only).
+    Secp256k1,
 }
 
 impl Curve {
@@ -56,6 +58,7 @@ impl Curve {
             Self::P256 => 32,
             Self::P384 => 48,
             Self::P521 => 66,
+            Self::Secp256k1 => 32,
         }
     }
 }
@@ -174,6 +177,10 @@ impl PublicKey {
             Self::Ec {
                 curve: Curve::P521, ..
             } => "EC P-521",
+            Self::Ec {
+                curve: Curve::Secp256k1,
+                ..
+            } => "EC secp256k1",
             Self::Ed25519(_) => "Ed25519",
             Self::Rsa { .. } => "RSA",
         }
@@ -274,6 +281,8 @@ pub fn verify(
             let supported = match (curve, hash) {
                 (_, Hash::Sha1) => false,
                 (Curve::P521, Hash::Sha256) => false,
+                (Curve::Secp256k1, Hash::Sha256) => true,
+                (Curve::Secp256k1, _) => false,
                 // Fixed-size signatures only with the curve's own hash.
                 (Curve::P256, Hash::Sha256)
                 | (Curve::P384, Hash::Sha384)

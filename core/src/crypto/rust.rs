@@ -37,6 +37,27 @@ pub(super) fn verify(
                     &digest,
                     signature,
                 ),
+                Curve::Secp256k1 => {
+                    ecdsa_verify::<k256::ecdsa::VerifyingKey, k256::ecdsa::Signature>(
+                        k256::ecdsa::VerifyingKey::from_sec1_bytes(point)
+                            .map_err(|_| invalid(*curve))?,
+                        // k256 refuses high-S signatures, which ECDSA (and the
+                        // aws-lc backend) accepts: normalise so both agree.
+                        |s| {
+                            k256::ecdsa::Signature::from_der(s)
+                                .ok()
+                                .map(|s| s.normalize_s().unwrap_or(s))
+                        },
+                        |s| {
+                            k256::ecdsa::Signature::from_slice(s)
+                                .ok()
+                                .map(|s| s.normalize_s().unwrap_or(s))
+                        },
+                        der,
+                        &digest,
+                        signature,
+                    )
+                }
                 Curve::P521 => ecdsa_verify::<p521::ecdsa::VerifyingKey, p521::ecdsa::Signature>(
                     p521::ecdsa::VerifyingKey::from_sec1_bytes(point)
                         .map_err(|_| invalid(*curve))?,

@@ -13,6 +13,9 @@ use x509_parser::oid_registry::{
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo};
 
+/// 1.3.132.0.10, secp256k1 (DER content).
+const OID_SECP256K1: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x0a];
+
 /// A parsed certificate with its DER bytes.
 #[derive(Debug)]
 pub struct Cert<'a> {
@@ -122,6 +125,8 @@ pub fn spki_public_key(spki: &SubjectPublicKeyInfo<'_>) -> Result<PublicKey, Str
             Curve::P384
         } else if curve_oid == OID_NIST_EC_P521 {
             Curve::P521
+        } else if curve_oid.as_bytes() == OID_SECP256K1 {
+            Curve::Secp256k1
         } else {
             return Err(format!("EC curve {curve_oid} is not supported"));
         };
