@@ -324,3 +324,113 @@ fn the_binary_uses_the_aws_lc_backend() {
     // precedence over the pure-Rust default.
     assert_eq!(fidogate_core::crypto::BACKEND, "aws-lc");
 }
+
+#[test]
+fn uaf_regresponse_through_the_cli() {
+    let Some(dir) = fidogate_testkit::vectors::dir() else {
+        return;
+    };
+    for (name, v) in fidogate_testkit::vectors::uaf(&dir) {
+        if v["assertion_only"] == true {
+            continue;
+        }
+        let ctx = &v["request_context"];
+        let body = v["registration_response"].to_string();
+        let base = [
+            "verify",
+            "uaf",
+            "--app-id",
+            ctx["appID"].as_str().unwrap(),
+            "--challenge",
+            ctx["challenge"].as_str().unwrap(),
+        ];
+        let out = fidogate(
+            &[
+                &base[..],
+                &["--facet-id", ctx["facetID"].as_str().unwrap(), "-"],
+            ]
+            .concat(),
+            body.as_bytes(),
+        );
+        assert_eq!(out.status.code(), Some(0), "{name}");
+        let r = one_object(&out);
+        let reg = &r["registrations"][0];
+        assert_eq!(reg["aaid"], v["expect"]["aaid"], "{name}");
+        assert_eq!(reg["key_id"], v["expect"]["keyID"], "{name}");
+        assert_eq!(reg["public_key"], v["expect"]["public_key"], "{name}");
+        assert_eq!(reg["attestation"], "basic_full");
+        assert_eq!(reg["trusted"], false);
+        // Without the facet, with another challenge, or requiring trust: rejected.
+        for (args, class) in [
+            (base.to_vec(), "policy"),
+            (
+                [
+                    "verify",
+                    "uaf",
+                    "--app-id",
+                    ctx["appID"].as_str().unwrap(),
+                    "--challenge",
+                    "AAAA",
+                    "--facet-id",
+                    ctx["facetID"].as_str().unwrap(),
+                ]
+                .to_vec(),
+                "replay",
+            ),
+            (
+                [
+                    &base[..],
+                    &[
+                        "--facet-id",
+                        ctx["facetID"].as_str().unwrap(),
+                        "--require-trusted",
+                    ],
+                ]
+                .concat(),
+                "untrusted",
+            ),
+            (
+                [
+                    &base[..],
+                    &[
+                        "--facet-id",
+                        ctx["facetID"].as_str().unwrap(),
+                        "--aaid",
+                        "BATS#0001",
+                    ],
+                ]
+                .concat(),
+                "policy",
+            ),
+        ] {
+            let out = fidogate(&args, body.as_bytes());
+            assert_eq!(out.status.code(), Some(1), "{args:?}");
+            assert_eq!(one_object(&out)["error"]["class"], class, "{args:?}");
+        }
+    }
+    let out = fidogate(
+        &[
+            "verify",
+            "uaf",
+            "--app-id",
+            "https://x.example",
+            "--challenge",
+            "AAAA",
+        ],
+        b"[]",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(one_object(&out)["error"]["class"], "malformed");
+    let out = fidogate(
+        &[
+            "verify",
+            "uaf",
+            "--app-id",
+            "https://x.example",
+            "--challenge",
+            "AAAA",
+        ],
+        b"nope",
+    );
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -21,6 +21,36 @@ const MAX_INPUT: u64 = 1024 * 1024;
 pub(crate) enum VerifyCommand {
     /// Verify a WebAuthn registration (the PublicKeyCredential JSON).
     Webauthn(WebauthnArgs),
+    /// Verify a UAF registration (the RegistrationResponse array).
+    Uaf(UafArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UafArgs {
+    /// The AppID the response must be for.
+    #[arg(long, value_name = "APPID")]
+    app_id: String,
+    /// The challenge issued (fcParams.challenge), base64url.
+    #[arg(long, value_name = "B64URL")]
+    challenge: String,
+    /// A trusted FacetID (repeat; default: only the AppID's own https origin).
+    #[arg(long = "facet-id", value_name = "FACET")]
+    facet_ids: Vec<String>,
+    /// An accepted AAID (repeat; default: any).
+    #[arg(long = "aaid", value_name = "AAID")]
+    aaids: Vec<String>,
+    /// Trust anchors for every AAID: a PEM file or a folder of them (repeat).
+    #[arg(long = "roots", value_name = "PATH")]
+    roots: Vec<PathBuf>,
+    /// The verification instant, RFC 3339 (default: now).
+    #[arg(long, value_name = "RFC3339")]
+    time: Option<String>,
+    /// Reject attestations that do not chain to a trust anchor.
+    #[arg(long)]
+    require_trusted: bool,
+    /// The RegistrationResponse array JSON file, or - for standard input.
+    #[arg(value_name = "FILE|-", default_value = "-")]
+    input: String,
 }
 
 #[derive(Debug, Args)]
@@ -69,15 +99,71 @@ pub(crate) struct WebauthnArgs {
 }
 
 pub(crate) fn run(cmd: VerifyCommand) -> ExitCode {
-    match cmd {
-        VerifyCommand::Webauthn(args) => match webauthn(&args) {
-            Ok(code) => code,
-            Err(message) => {
-                eprintln!("fidogate verify webauthn: {message}");
-                ExitCode::from(EXIT_USAGE)
-            }
-        },
+    let (name, result) = match cmd {
+        VerifyCommand::Webauthn(args) => ("webauthn", webauthn(&args)),
+        VerifyCommand::Uaf(args) => ("uaf", uaf(&args)),
+    };
+    result.unwrap_or_else(|message| {
+        eprintln!("fidogate verify {name}: {message}");
+        ExitCode::from(EXIT_USAGE)
+    })
+}
+
+fn uaf(args: &UafArgs) -> Result<ExitCode, String> {
+    use fidogate_core::uaf::{
+        RegistrationPolicy, ServerDataCheck, UafExpectations, verify_registration_response,
+    };
+    if b64::decode(&args.challenge).is_err() {
+        return Err(format!("--challenge {:?} is not base64url", args.challenge));
     }
+    let expected = UafExpectations {
+        app_id: args.app_id.clone(),
+        challenge: args.challenge.clone(),
+        trusted_facets: args.facet_ids.clone(),
+        policy: if args.aaids.is_empty() {
+            RegistrationPolicy::any()
+        } else {
+            RegistrationPolicy::aaids(&args.aaids)
+        },
+        require_trusted: args.require_trusted,
+    };
+    let mut anchors = TrustAnchors::new();
+    for p in &args.roots {
+        for a in roots::load(p)? {
+            anchors.add_global(a);
+        }
+    }
+    let time = verification_time(args.time.as_deref())?;
+    let input = read_input(&args.input)?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&input).map_err(|e| format!("{} is not JSON: {e}", args.input))?;
+    // serverData is the gateway's to check: offline it is skipped.
+    Ok(
+        match verify_registration_response(&value, &expected, ServerDataCheck::Skip, &anchors, time)
+        {
+            Ok(regs) => {
+                let registrations: Vec<_> = regs
+                    .iter()
+                    .map(|r| {
+                        json!({
+                            "aaid": r.aaid,
+                            "key_id": b64::encode(&r.key_id),
+                            "public_key": b64::encode(&r.public_key),
+                            "public_key_encoding": r.public_key_encoding.name(),
+                            "sign_counter": r.sign_counter,
+                            "reg_counter": r.reg_counter,
+                            "authenticator_version": r.authenticator_version,
+                            "attestation": r.attestation.as_str(),
+                            "trusted": r.trusted,
+                        })
+                    })
+                    .collect();
+                println!("{}", json!({"ok": true, "registrations": registrations}));
+                ExitCode::from(EXIT_ACCEPTED)
+            }
+            Err(e) => rejected(e.class(), e.to_string()),
+        },
+    )
 }
 
 /// Reads FILE or standard input, bounded.
@@ -106,7 +192,7 @@ pub(crate) fn verification_time(time: Option<&str>) -> Result<UnixTime, String> 
 }
 
 /// Loads every `--roots` path as anchors for all formats.
-pub(crate) fn load_anchors(paths: &[PathBuf]) -> Result<TrustAnchors, String> {
+fn load_anchors(paths: &[PathBuf]) -> Result<TrustAnchors, String> {
     let mut anchors = TrustAnchors::new();
     for p in paths {
         for a in roots::load(p)? {
