@@ -124,3 +124,56 @@ fn mutated_credential_json_never_panics() {
         let _ = RegistrationCredential::from_json(&bytes);
     }
 }
+
+#[test]
+fn mutated_uaf_assertions_never_panic() {
+    use fidogate_core::uaf::{RegistrationPolicy, verify_assertion};
+    use fidogate_testkit::uaf::{UafAttestationKind, UafAuthenticator};
+    let mut samples: Vec<Vec<u8>> = Vec::new();
+    if let Some(dir) = fidogate_testkit::vectors::dir() {
+        for (_, v) in fidogate_testkit::vectors::uaf(&dir) {
+            let a = if v["assertion_only"] == true {
+                &v["assertion"]
+            } else {
+                &v["registration_response"][0]["assertions"][0]
+            };
+            samples.push(b64::decode(a["assertion"].as_str().unwrap()).unwrap());
+        }
+    }
+    let surrogate = UafAuthenticator::new(
+        "FFFF#0001",
+        alg::ES256,
+        5,
+        UafAttestationKind::BasicSurrogate,
+    );
+    samples.push(surrogate.assertion(&[0; 32], &[], false));
+    let mut rng = Rng(0xfeed_0123);
+    let (anchors, policy, time) = (
+        TrustAnchors::new(),
+        RegistrationPolicy::any(),
+        UnixTime::from_secs(1_700_000_000),
+    );
+    let (mut total, mut rejected) = (0usize, 0usize);
+    for bytes in &samples {
+        assert!(verify_assertion(bytes, None, &policy, &anchors, time, false).is_ok());
+        for _ in 0..600 {
+            total += 1;
+            if verify_assertion(
+                &mutate(&mut rng, bytes),
+                None,
+                &policy,
+                &anchors,
+                time,
+                false,
+            )
+            .is_err()
+            {
+                rejected += 1;
+            }
+        }
+    }
+    assert!(
+        rejected * 10 > total * 8,
+        "only {rejected} of {total} mutations rejected"
+    );
+}

@@ -19,6 +19,7 @@ pub mod certs;
 pub mod der;
 pub mod formats;
 pub mod keys;
+pub mod uaf;
 pub mod vectors;
 pub mod webauthn;
 
