@@ -16,6 +16,10 @@ pub fn tlv(tag: u16, value: &[u8]) -> Vec<u8> {
 
 /// How the registration is attested.
 #[derive(Debug, Clone)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a test fixture built a handful of times"
+)]
 pub enum UafAttestationKind {
     /// Signed by an attestation key, certificates leaf first.
     BasicFull {
