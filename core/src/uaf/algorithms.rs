@@ -252,3 +252,130 @@ fn rsa_public_key(bytes: &[u8]) -> Result<PublicKey, String> {
     }
     PublicKey::rsa(key.modulus, key.exponent).map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fidogate_testkit::keys::{SigningKey as Sk, alg};
+
+    fn octet_string(sig: &[u8]) -> Vec<u8> {
+        let mut v = vec![0x04, 0x82, (sig.len() >> 8) as u8, sig.len() as u8];
+        v.extend_from_slice(sig);
+        v
+    }
+
+    #[test]
+    fn every_key_encoding_decodes() {
+        use p256::pkcs8::EncodePublicKey;
+        use rsa::pkcs1::EncodeRsaPublicKey;
+        let ec = Sk::generate(alg::ES256, 1);
+        let Sk::P256(sk) = &ec else { unreachable!() };
+        let spki = sk.verifying_key().to_public_key_der().unwrap();
+        let raw = KeyEncoding::EccX962Raw
+            .decode(&ec.ec_point(), SignAlg::Secp256r1Raw)
+            .unwrap();
+        let der = KeyEncoding::EccX962Der
+            .decode(spki.as_bytes(), SignAlg::Secp256r1Der)
+            .unwrap();
+        let cose = KeyEncoding::Cose
+            .decode(&ec.cose_key(), SignAlg::Secp256r1Raw)
+            .unwrap();
+        assert!(raw == der && der == cose);
+        // An EC key cannot sign with an RSA algorithm, nor a P-256 key as secp256k1.
+        assert!(
+            KeyEncoding::EccX962Raw
+                .decode(&ec.ec_point(), SignAlg::RsaPssSha256Raw)
+                .is_err()
+        );
+        assert!(
+            KeyEncoding::EccX962Der
+                .decode(spki.as_bytes(), SignAlg::Secp256k1Der)
+                .is_err()
+        );
+        assert!(
+            KeyEncoding::EccX962Raw
+                .decode(&ec.ec_point()[1..], SignAlg::Secp256r1Raw)
+                .is_err()
+        );
+
+        let rsa = Sk::generate(alg::PS256, 2);
+        let Sk::Rsa { key, .. } = &rsa else {
+            unreachable!()
+        };
+        let public = key.to_public_key();
+        let spki = public.to_public_key_der().unwrap();
+        let pkcs1 = public.to_pkcs1_der().unwrap();
+        let (n, e) = rsa.rsa_components();
+        let mut raw = n.clone();
+        raw.extend_from_slice(&[0]);
+        raw.extend_from_slice(&e);
+        let a = KeyEncoding::Rsa2048Der
+            .decode(spki.as_bytes(), SignAlg::RsaPssSha256Der)
+            .unwrap();
+        let b = KeyEncoding::Rsa2048Der
+            .decode(pkcs1.as_bytes(), SignAlg::RsaPssSha256Der)
+            .unwrap();
+        let c = KeyEncoding::Rsa2048Raw
+            .decode(&raw, SignAlg::RsaPssSha256Raw)
+            .unwrap();
+        assert!(a == b && b == c);
+        assert!(
+            KeyEncoding::Rsa2048Raw
+                .decode(&raw[1..], SignAlg::RsaPssSha256Raw)
+                .is_err()
+        );
+        let mut trailing = pkcs1.as_bytes().to_vec();
+        trailing.push(0);
+        assert!(
+            KeyEncoding::Rsa2048Der
+                .decode(&trailing, SignAlg::RsaPssSha256Der)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn der_signature_forms_verify() {
+        let msg = b"KRD";
+        let ec = Sk::generate(alg::ES256, 3);
+        let ec_key = KeyEncoding::EccX962Raw
+            .decode(&ec.ec_point(), SignAlg::Secp256r1Der)
+            .unwrap();
+        assert!(
+            SignAlg::Secp256r1Der
+                .verify(&ec_key, msg, &ec.sign(msg))
+                .is_ok()
+        );
+        assert!(
+            SignAlg::Secp256r1Raw
+                .verify(&ec_key, msg, &ec.sign_fixed(msg))
+                .is_ok()
+        );
+        assert!(
+            SignAlg::Secp256r1Raw
+                .verify(&ec_key, msg, &ec.sign(msg))
+                .is_err()
+        );
+        let pss = Sk::generate(alg::PS256, 4);
+        let (n, e) = pss.rsa_components();
+        let key = crate::crypto::PublicKey::rsa(&n, &e).unwrap();
+        let sig = pss.sign(msg);
+        assert!(SignAlg::RsaPssSha256Raw.verify(&key, msg, &sig).is_ok());
+        assert!(
+            SignAlg::RsaPssSha256Der
+                .verify(&key, msg, &octet_string(&sig))
+                .is_ok()
+        );
+        assert!(SignAlg::RsaPssSha256Der.verify(&key, msg, &sig).is_err());
+        let pkcs1 = Sk::generate(alg::RS256, 5);
+        let (n, e) = pkcs1.rsa_components();
+        let key = crate::crypto::PublicKey::rsa(&n, &e).unwrap();
+        let sig = pkcs1.sign(msg);
+        assert!(SignAlg::RsaPkcs1Sha256Raw.verify(&key, msg, &sig).is_ok());
+        assert!(
+            SignAlg::RsaPkcs1Sha256Der
+                .verify(&key, msg, &octet_string(&sig))
+                .is_ok()
+        );
+        assert!(SignAlg::from_u16(0x0007).is_none(), "SM2 is not supported");
+    }
+}
