@@ -142,22 +142,28 @@ pub fn verify_registration_response(
     anchors: &TrustAnchors,
     time: UnixTime,
 ) -> Result<Vec<UafRegistration>, UafError> {
-    let entries = body.as_array().ok_or_else(|| {
-        MessageError::NotJson("a /regResponse body is an array of RegistrationResponse".to_owned())
-    })?;
-    if entries.is_empty() || entries.len() > MAX_ENTRIES {
-        return Err(MessageError::TooMany {
-            what: "the RegistrationResponse array",
-            len: entries.len(),
-            max: MAX_ENTRIES,
-        }
-        .into());
-    }
+    let entries = bounded_array(body, "the RegistrationResponse array")?;
     let mut out = Vec::new();
     for entry in entries {
         out.extend(verify_one(entry, expected, server_data, anchors, time)?);
     }
     Ok(out)
+}
+
+/// `value` as an array of 1 to [`MAX_ENTRIES`] items.
+fn bounded_array<'a>(value: &'a Value, what: &'static str) -> Result<&'a Vec<Value>, MessageError> {
+    let items = value.as_array().ok_or(MessageError::BadField {
+        field: what,
+        reason: "must be an array".to_owned(),
+    })?;
+    if items.is_empty() || items.len() > MAX_ENTRIES {
+        return Err(MessageError::TooMany {
+            what,
+            len: items.len(),
+            max: MAX_ENTRIES,
+        });
+    }
+    Ok(items)
 }
 
 fn field<'a>(obj: &'a Map<String, Value>, key: &'static str) -> Result<&'a Value, MessageError> {
@@ -226,20 +232,7 @@ fn verify_one(
     let fc_params = string(obj, "fcParams")?;
     check_final_challenge(fc_params, expected)?;
     let fc_hash = sha256(fc_params.as_bytes());
-    let assertions = field(obj, "assertions")?
-        .as_array()
-        .ok_or(MessageError::BadField {
-            field: "assertions",
-            reason: "must be an array".to_owned(),
-        })?;
-    if assertions.is_empty() || assertions.len() > MAX_ENTRIES {
-        return Err(MessageError::TooMany {
-            what: "assertions",
-            len: assertions.len(),
-            max: MAX_ENTRIES,
-        }
-        .into());
-    }
+    let assertions = bounded_array(field(obj, "assertions")?, "assertions")?;
     assertions
         .iter()
         .enumerate()
