@@ -23,6 +23,7 @@ pub mod cbor;
 pub mod crypto;
 pub mod cursor;
 pub mod error;
+pub mod gateway;
 pub mod time;
 pub mod trust;
 pub mod uaf;

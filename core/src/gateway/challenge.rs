@@ -1,0 +1,290 @@
+//! Challenges the gateway issued (or read from the app's response), kept
+//! until the registration that answers them arrives.
+//!
+//! A challenge is **single use**: [`ChallengeStore::take`] removes it
+//! atomically whatever the outcome, so two concurrent submissions of one
+//! response can never both find it, and a failed attempt cannot be retried
+//! against the same challenge. The store keeps the context the challenge
+//! was issued for; [`ChallengeContext::check`] refuses it for another
+//! route or user, or after its expiry at the instant the caller passes.
+//!
+//! The store is a trait so a store shared by several gateway instances can
+//! be added; [`MokaChallengeStore`] is the in-process one: bounded, with
+//! per-entry time-to-live so expired entries also free their memory.
+//!
+//! ```
+//! use fidogate_core::gateway::{ChallengeContext, ChallengeStore, MokaChallengeStore};
+//! use fidogate_core::UnixTime;
+//! use std::time::Duration;
+//!
+//! let store = MokaChallengeStore::new(10_000);
+//! let now = UnixTime::from_secs(1_700_000_000);
+//! let ctx = ChallengeContext::new("webauthn", "example.com", Some("alice"), None, now, Duration::from_secs(300));
+//! store.issue(b"challenge-bytes", ctx);
+//! let ctx = store.take(b"challenge-bytes").unwrap();
+//! assert!(ctx.check("webauthn", Some("alice"), now).is_ok());
+//! assert!(store.take(b"challenge-bytes").is_none()); // single use
+//! ```
+
+use crate::error::ErrorClass;
+use crate::time::UnixTime;
+use moka::Expiry;
+use moka::policy::EvictionPolicy;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What a challenge was issued for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeContext {
+    /// The route (dialect endpoint) that issued it.
+    pub route: String,
+    /// The RP ID or AppID.
+    pub rp_id: String,
+    /// The username, when the request named one.
+    pub username: Option<String>,
+    /// The WebAuthn user handle, when one was issued.
+    pub user_handle: Option<Vec<u8>>,
+    /// When it was issued.
+    pub issued_at: UnixTime,
+    /// How long it is valid.
+    pub ttl: Duration,
+}
+
+impl ChallengeContext {
+    /// A context issued at `issued_at`, valid for `ttl`.
+    pub fn new(
+        route: &str,
+        rp_id: &str,
+        username: Option<&str>,
+        user_handle: Option<&[u8]>,
+        issued_at: UnixTime,
+        ttl: Duration,
+    ) -> Self {
+        Self {
+            route: route.to_owned(),
+            rp_id: rp_id.to_owned(),
+            username: username.map(str::to_owned),
+            user_handle: user_handle.map(<[u8]>::to_vec),
+            issued_at,
+            ttl,
+        }
+    }
+
+    /// When it expires.
+    pub fn expires_at(&self) -> UnixTime {
+        self.issued_at.plus(self.ttl)
+    }
+
+    /// Refuses the challenge for another route or user, or after expiry.
+    /// `username` `None` means the request does not name a user.
+    pub fn check(
+        &self,
+        route: &str,
+        username: Option<&str>,
+        at: UnixTime,
+    ) -> Result<(), ChallengeError> {
+        if self.route != route {
+            return Err(ChallengeError::OtherRoute {
+                issued_for: self.route.clone(),
+            });
+        }
+        if let (Some(expected), Some(got)) = (self.username.as_deref(), username)
+            && expected != got
+        {
+            return Err(ChallengeError::OtherUser);
+        }
+        if at > self.expires_at() {
+            return Err(ChallengeError::Expired {
+                expired_at: self.expires_at(),
+                at,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Why a challenge was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChallengeError {
+    /// Never issued, already used, or evicted.
+    #[error("the challenge is unknown: never issued, already used, or expired")]
+    Unknown,
+    /// Issued for another route.
+    #[error("the challenge was issued for route {issued_for:?}")]
+    OtherRoute {
+        /// The route it was issued for.
+        issued_for: String,
+    },
+    /// Issued for another user.
+    #[error("the challenge was issued for another user")]
+    OtherUser,
+    /// Past its expiry.
+    #[error("the challenge expired at {expired_at}, now {at}")]
+    Expired {
+        /// Its expiry.
+        expired_at: UnixTime,
+        /// The instant it was presented.
+        at: UnixTime,
+    },
+}
+
+impl ChallengeError {
+    /// Always [`ErrorClass::Replay`].
+    pub fn class(&self) -> ErrorClass {
+        ErrorClass::Replay
+    }
+}
+
+/// Where pending challenges live.
+pub trait ChallengeStore: Send + Sync {
+    /// Remembers `challenge` with its context, replacing any earlier entry.
+    fn issue(&self, challenge: &[u8], context: ChallengeContext);
+
+    /// Removes `challenge` and returns its context, atomically: of any
+    /// number of concurrent calls for one challenge, at most one gets it.
+    fn take(&self, challenge: &[u8]) -> Option<ChallengeContext>;
+}
+
+/// The in-process store over a moka cache: bounded (least recently used
+/// entries go first when full), entries dropped after their TTL.
+#[derive(Debug, Clone)]
+pub struct MokaChallengeStore {
+    cache: moka::sync::Cache<Box<[u8]>, Arc<ChallengeContext>>,
+}
+
+struct PerEntryTtl;
+
+impl Expiry<Box<[u8]>, Arc<ChallengeContext>> for PerEntryTtl {
+    fn expire_after_create(
+        &self,
+        _: &Box<[u8]>,
+        value: &Arc<ChallengeContext>,
+        _: Instant,
+    ) -> Option<Duration> {
+        // A little past the TTL: the decision is `check`'s, against the
+        // caller's clock; the cache only reclaims memory.
+        Some(value.ttl + Duration::from_secs(5))
+    }
+}
+
+impl MokaChallengeStore {
+    /// A store holding at most about `capacity` pending challenges.
+    pub fn new(capacity: u64) -> Self {
+        Self {
+            cache: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                // LRU rather than TinyLFU: a fresh challenge must always be
+                // admitted, even when the store is full.
+                .eviction_policy(EvictionPolicy::lru())
+                .expire_after(PerEntryTtl)
+                .build(),
+        }
+    }
+
+    /// Pending challenges (approximate until maintenance runs).
+    pub fn len(&self) -> u64 {
+        self.cache.run_pending_tasks();
+        self.cache.entry_count()
+    }
+
+    /// Whether no challenge is pending.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl ChallengeStore for MokaChallengeStore {
+    fn issue(&self, challenge: &[u8], context: ChallengeContext) {
+        self.cache.insert(challenge.into(), Arc::new(context));
+    }
+
+    fn take(&self, challenge: &[u8]) -> Option<ChallengeContext> {
+        self.cache.remove(challenge).map(Arc::unwrap_or_clone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: UnixTime = UnixTime::from_secs(1_700_000_000);
+
+    fn ctx(user: &str) -> ChallengeContext {
+        ChallengeContext::new(
+            "webauthn.result",
+            "example.com",
+            Some(user),
+            Some(b"handle"),
+            NOW,
+            Duration::from_secs(60),
+        )
+    }
+
+    #[test]
+    fn single_use_pass_or_fail() {
+        let store = MokaChallengeStore::new(100);
+        store.issue(b"c1", ctx("alice"));
+        let got = store.take(b"c1").unwrap();
+        // A failed check still consumed it.
+        assert_eq!(
+            got.check("webauthn.result", Some("mallory"), NOW),
+            Err(ChallengeError::OtherUser)
+        );
+        assert!(store.take(b"c1").is_none());
+        assert!(store.take(b"never issued").is_none());
+    }
+
+    #[test]
+    fn context_checks() {
+        let c = ctx("alice");
+        assert!(c.check("webauthn.result", Some("alice"), NOW).is_ok());
+        assert!(
+            c.check("webauthn.result", None, NOW.plus(Duration::from_secs(60)))
+                .is_ok()
+        );
+        assert!(matches!(
+            c.check("uaf.regResponse", Some("alice"), NOW),
+            Err(ChallengeError::OtherRoute { .. })
+        ));
+        let late = NOW.plus(Duration::from_secs(61));
+        assert_eq!(
+            c.check("webauthn.result", Some("alice"), late),
+            Err(ChallengeError::Expired {
+                expired_at: c.expires_at(),
+                at: late
+            })
+        );
+        assert_eq!(ChallengeError::Unknown.class(), ErrorClass::Replay);
+    }
+
+    #[test]
+    fn concurrent_takes_succeed_at_most_once() {
+        let store = MokaChallengeStore::new(10_000);
+        for round in 0..200u32 {
+            let key = round.to_be_bytes();
+            store.issue(&key, ctx("alice"));
+            let winners: usize = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| s.spawn(|| store.take(&key).is_some()))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| usize::from(h.join().unwrap()))
+                    .sum()
+            });
+            assert_eq!(winners, 1, "round {round}");
+        }
+    }
+
+    #[test]
+    fn capacity_is_bounded_and_new_challenges_are_admitted() {
+        let store = MokaChallengeStore::new(1_000);
+        for i in 0..10_000u32 {
+            store.issue(&i.to_be_bytes(), ctx("alice"));
+        }
+        assert!(store.len() <= 1_000, "{} entries", store.len());
+        // The newest challenge is still there: LRU admits every insert.
+        assert!(store.take(&9_999u32.to_be_bytes()).is_some());
+    }
+}
