@@ -5,6 +5,11 @@
 //!
 //! - [`webauthn`]: WebAuthn (FIDO2) registration verification, W3C WebAuthn
 //!   Level 3 §7.1.
+//! - [`uaf`]: FIDO UAF 1.x registration verification.
+//! - [`keycred`]: key credentials (a client-held key pair signing the
+//!   challenge and its public key).
+//! - [`gateway`]: the gateway engine (routes, dialects, challenge store,
+//!   the verified-credential header).
 //! - [`trust`]: attestation trust anchors and certificate chains.
 //! - [`crypto`]: the one seam all signatures go through.
 
@@ -24,6 +29,7 @@ pub mod crypto;
 pub mod cursor;
 pub mod error;
 pub mod gateway;
+pub mod keycred;
 pub mod time;
 pub mod trust;
 pub mod uaf;

@@ -39,7 +39,7 @@ pub use error::{
 };
 pub use request::{MatchCriteria, RegistrationPolicy, RegistrationRequest, challenge_from_random};
 pub use response::{
-    ServerDataCheck, UafAttestation, UafExpectations, UafRegistration, parse_reg_assertion,
-    verify_assertion, verify_assertion_json, verify_registration_response,
+    ServerDataCheck, UafAttestation, UafExpectations, UafRegistration, claimed_challenge,
+    parse_reg_assertion, verify_assertion, verify_assertion_json, verify_registration_response,
 };
 pub use server_data::{ServerDataClaims, ServerDataKey};

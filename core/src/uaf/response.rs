@@ -150,6 +150,47 @@ pub fn verify_registration_response(
     Ok(out)
 }
 
+/// The challenge a registration response claims to answer (the
+/// `challenge` in each entry's `fcParams`), read without verifying
+/// anything, so a server can look up what it issued before it calls
+/// [`verify_registration_response`]. Every entry must name the same one.
+pub fn claimed_challenge(body: &Value) -> Result<String, UafError> {
+    let entries = bounded_array(body, "the RegistrationResponse array")?;
+    let mut claimed: Option<String> = None;
+    for entry in entries {
+        let obj = entry.as_object().ok_or_else(|| {
+            MessageError::NotJson("a RegistrationResponse is an object".to_owned())
+        })?;
+        let fc_params = string(obj, "fcParams")?;
+        let challenge = fc_params_object(fc_params)?
+            .get("challenge")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                FinalChallengeError::Malformed("challenge is missing or not a string".to_owned())
+            })?
+            .to_owned();
+        match &claimed {
+            Some(c) if *c != challenge => return Err(FinalChallengeError::Challenge.into()),
+            Some(_) => {}
+            None => claimed = Some(challenge),
+        }
+    }
+    claimed.ok_or_else(|| MessageError::MissingField("fcParams").into())
+}
+
+/// `fcParams` decoded: base64url of a JSON object.
+fn fc_params_object(fc_params: &str) -> Result<Map<String, Value>, FinalChallengeError> {
+    let bytes = b64::decode(fc_params)
+        .map_err(|_| FinalChallengeError::Malformed("not base64url".to_owned()))?;
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(obj)) => Ok(obj),
+        Ok(_) => Err(FinalChallengeError::Malformed(
+            "not a JSON object".to_owned(),
+        )),
+        Err(e) => Err(FinalChallengeError::Malformed(format!("not JSON: {e}"))),
+    }
+}
+
 /// `value` as an array of 1 to [`MAX_ENTRIES`] items.
 fn bounded_array<'a>(value: &'a Value, what: &'static str) -> Result<&'a Vec<Value>, MessageError> {
     let items = value.as_array().ok_or(MessageError::BadField {
@@ -254,11 +295,7 @@ fn check_final_challenge(
     fc_params: &str,
     expected: &UafExpectations,
 ) -> Result<(), FinalChallengeError> {
-    let bad = |m: &str| FinalChallengeError::Malformed(m.to_owned());
-    let bytes = b64::decode(fc_params).map_err(|_| bad("not base64url"))?;
-    let value: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| FinalChallengeError::Malformed(format!("not JSON: {e}")))?;
-    let obj = value.as_object().ok_or_else(|| bad("not a JSON object"))?;
+    let obj = fc_params_object(fc_params)?;
     let text = |k: &'static str| {
         obj.get(k).and_then(Value::as_str).ok_or_else(|| {
             FinalChallengeError::Malformed(format!("{k} is missing or not a string"))
