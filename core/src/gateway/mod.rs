@@ -4,5 +4,6 @@
 //! - [`challenge`]: the single-use challenge store.
 
 pub mod challenge;
+pub mod token;
 
 pub use challenge::{ChallengeContext, ChallengeError, ChallengeStore, MokaChallengeStore};
