@@ -1,9 +1,72 @@
-//! The gateway engine's building blocks. The engine itself (routes,
-//! dialects, the verified-credential header) builds on these.
+//! The gateway engine: for each request, one decision, shared by the tower
+//! Layer and the Pingora module so both behave the same.
 //!
-//! - [`challenge`]: the single-use challenge store.
+//! The flow an adapter drives:
+//!
+//! 1. On every request, remove [`Gateway::spoofed_headers`].
+//! 2. [`Gateway::on_request`] with the head: pass through (nothing is
+//!    buffered), answer directly (JWKS, 405, 413), or read the body.
+//! 3. [`Gateway::on_body`] with the whole body (at most
+//!    [`Intercept::limit`] bytes; past it, answer [`Gateway::too_large`]):
+//!    answer directly (the gateway-issued options, or a refusal in the
+//!    dialect's error shape), or forward the body unchanged with the signed
+//!    verified-credential header.
+//! 4. When the forward carries an [`AfterResponse`], pass the app's answer
+//!    to [`Gateway::on_response`]: it reads an upstream-issued challenge, or
+//!    writes the cloud authenticator dialect's token answer.
+//!
+//! ```
+//! use fidogate_core::gateway::*;
+//! use fidogate_core::trust::TrustAnchors;
+//! use http::{HeaderMap, Method};
+//! use std::sync::Arc;
+//! # let der = fidogate_testkit::keys::SigningKey::generate(fidogate_testkit::keys::alg::ES256, 1).pkcs8_der();
+//! let rp = RpConfig { id: "example.com".into(), name: None,
+//!     origins: vec!["https://example.com".into()], top_origins: vec![] };
+//! let config = GatewayConfig::new(rp, vec![RouteConfig::new("passkeys", Dialect::Webauthn)]);
+//! let keys = GatewayKeys { signer: TokenSigner::from_pkcs8_der(&der)?, retired: vec![], secret: vec![7; 32] };
+//! let gateway = Gateway::new(config, keys, TrustAnchors::new(), Arc::new(MokaChallengeStore::new(10_000)))?;
+//!
+//! // Everything but the registration endpoints passes through.
+//! let head = HeaderMap::new();
+//! assert!(matches!(gateway.on_request(&Method::GET, "/", &head), RequestAction::PassThrough));
+//! // The options endpoint is answered by the gateway.
+//! let RequestAction::ReadBody(ix) = gateway.on_request(&Method::POST, "/attestation/options", &head) else { panic!() };
+//! let env = Env { now: fidogate_core::UnixTime::from_secs(1_700_000_000), random: [1; 48] };
+//! let BodyAction::Respond(reply) = gateway.on_body(&ix, br#"{"username":"alice"}"#, &env) else { panic!() };
+//! assert_eq!(reply.status, 200);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Security
+//! - Client-sent copies of the verified-credential header are removed from
+//!   every request, in any letter case and with `_` for `-`: the upstream
+//!   can trust the header's presence only because of this, and must still
+//!   verify its signature with the JWKS, its `iss`, `aud` and `exp`.
+//! - Intercepted paths are matched after normalisation (see [`route`]).
+//! - A challenge is taken from the store before the registration is
+//!   verified, pass or fail: a registration can be submitted once.
+//! - Nothing unverified is forwarded on a result endpoint: every failure is
+//!   an answer from the gateway.
 
 pub mod challenge;
+pub mod config;
+mod dialect;
+pub mod engine;
+pub mod reply;
+pub mod route;
 pub mod token;
 
 pub use challenge::{ChallengeContext, ChallengeError, ChallengeStore, MokaChallengeStore};
+pub use config::{
+    ChallengeSource, ConfigError, Dialect, EndpointConfig, GatewayConfig, RouteConfig, RpConfig,
+    UafConfig, WebauthnConfig,
+};
+pub use engine::{
+    AfterResponse, BodyAction, Endpoint, Env, Forward, Gateway, GatewayKeys, Intercept,
+    RequestAction, ResponseAction,
+};
+pub use reply::{Refusal, Reply};
+pub use token::{
+    CredentialClaim, CredentialClaims, FlagsClaim, TokenError, TokenSigner, jwks_json, verify_token,
+};

@@ -99,7 +99,7 @@ pub fn verify_key_credential(
     if !constant_time_eq(&cd.challenge, challenge) {
         return Err(KeyCredentialError::Challenge);
     }
-    if !origins.iter().any(|o| *o == cd.origin) {
+    if !origins.contains(&cd.origin) {
         return Err(KeyCredentialError::Origin(cd.origin));
     }
 
@@ -259,7 +259,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || s.len() > 2 * MAX_DOCUMENT_LEN {
+    if !s.len().is_multiple_of(2) || s.len() > 2 * MAX_DOCUMENT_LEN {
         return None;
     }
     s.as_bytes()

@@ -87,6 +87,24 @@ impl CoseAlgorithm {
         }
     }
 
+    /// The JOSE name (RFC 7518, RFC 8037); `RS1` for RSASSA-PKCS1-v1_5
+    /// with SHA-1, which JOSE does not name.
+    pub fn jose_name(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+            Self::Es384 => "ES384",
+            Self::Es512 => "ES512",
+            Self::EdDsa => "EdDSA",
+            Self::Rs256 => "RS256",
+            Self::Rs384 => "RS384",
+            Self::Rs512 => "RS512",
+            Self::Ps256 => "PS256",
+            Self::Ps384 => "PS384",
+            Self::Ps512 => "PS512",
+            Self::Rs1 => "RS1",
+        }
+    }
+
     /// The signature scheme (ECDSA signatures DER-encoded, as WebAuthn has them).
     pub fn scheme(self) -> SignatureScheme {
         match self {

@@ -1,0 +1,318 @@
+//! The engine's configuration: what the gateway is, which routes it
+//! intercepts, and how each gets its challenges. Plain data with serde, so
+//! the same types read the `fidogate` YAML file and are built in code by a
+//! tower user.
+
+use serde::Deserialize;
+
+/// The registration dialects the gateway speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    /// The FIDO2 conformance server API: `/attestation/options`,
+    /// `/attestation/result`.
+    Webauthn,
+    /// The cloud authenticator's `/_app/attestation/result`.
+    Nevis,
+    /// The wallet API's `/auth/registration` (`Fido2`, `Key`,
+    /// `PasswordProtectedKey`, `RecoveryKey` credentials).
+    Dfns,
+    /// FIDO UAF `/regRequest` and `/regResponse`.
+    Uaf,
+}
+
+impl Dialect {
+    /// The dialect's name in configuration and in the header.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webauthn => "webauthn",
+            Self::Nevis => "nevis",
+            Self::Dfns => "dfns",
+            Self::Uaf => "uaf",
+        }
+    }
+
+    /// The default path of the endpoint that issues challenges.
+    pub fn default_options_path(self) -> &'static str {
+        match self {
+            Self::Webauthn => "/attestation/options",
+            Self::Nevis => "/_app/attestation/options",
+            Self::Dfns => "/auth/registration/init",
+            Self::Uaf => "/regRequest/{username}",
+        }
+    }
+
+    /// The default path of the endpoint that takes registrations.
+    pub fn default_result_path(self) -> &'static str {
+        match self {
+            Self::Webauthn => "/attestation/result",
+            Self::Nevis => "/_app/attestation/result",
+            Self::Dfns => "/auth/registration",
+            Self::Uaf => "/regResponse",
+        }
+    }
+
+    /// Where an upstream-issued challenge is found in the app's answer by
+    /// default (RFC 6901 JSON pointer).
+    pub fn default_challenge_pointer(self) -> &'static str {
+        match self {
+            Self::Webauthn | Self::Nevis | Self::Dfns => "/challenge",
+            Self::Uaf => "/message/0/challenge",
+        }
+    }
+}
+
+/// Who issues a route's challenges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChallengeSource {
+    /// The gateway answers the options endpoint itself.
+    #[default]
+    Gateway,
+    /// The app answers it; the gateway reads the challenge from the app's
+    /// JSON answer and remembers it.
+    Upstream,
+}
+
+/// One HTTP endpoint: method and path template (`{name}` matches one
+/// path segment; `{username}` names the user).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointConfig {
+    /// The method; `POST` when left out.
+    #[serde(default = "default_method")]
+    pub method: String,
+    /// The path template.
+    pub path: String,
+}
+
+fn default_method() -> String {
+    "POST".to_owned()
+}
+
+/// One registration flow: a dialect's options and result endpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// A name, unique among routes; challenges are bound to it.
+    pub name: String,
+    /// The dialect.
+    pub dialect: Dialect,
+    /// The endpoint issuing challenges; the dialect's default when left out.
+    #[serde(default)]
+    pub options: Option<EndpointConfig>,
+    /// The endpoint taking registrations; the dialect's default when left out.
+    #[serde(default)]
+    pub result: Option<EndpointConfig>,
+    /// Who issues challenges.
+    #[serde(default)]
+    pub challenge_source: ChallengeSource,
+    /// With `upstream`: the JSON pointer to the challenge in the app's
+    /// answer; the dialect's default when left out.
+    #[serde(default)]
+    pub challenge_pointer: Option<String>,
+    /// How long a challenge stays valid, in seconds.
+    #[serde(default = "default_challenge_ttl")]
+    pub challenge_ttl_secs: u64,
+}
+
+fn default_challenge_ttl() -> u64 {
+    300
+}
+
+impl RouteConfig {
+    /// A route with the dialect's default endpoints and gateway-issued
+    /// challenges.
+    pub fn new(name: impl Into<String>, dialect: Dialect) -> Self {
+        Self {
+            name: name.into(),
+            dialect,
+            options: None,
+            result: None,
+            challenge_source: ChallengeSource::Gateway,
+            challenge_pointer: None,
+            challenge_ttl_secs: default_challenge_ttl(),
+        }
+    }
+
+    /// The same route with challenges issued by the app.
+    pub fn upstream_challenges(mut self) -> Self {
+        self.challenge_source = ChallengeSource::Upstream;
+        self
+    }
+}
+
+/// The relying party (WebAuthn) the gateway verifies for.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RpConfig {
+    /// The RP ID (a registrable domain, e.g. `example.com`).
+    pub id: String,
+    /// The RP name shown by authenticators.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Origins registrations may come from (`https://example.com`).
+    pub origins: Vec<String>,
+    /// Top-level origins allowed for cross-origin iframes.
+    #[serde(default)]
+    pub top_origins: Vec<String>,
+}
+
+/// WebAuthn policy knobs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebauthnConfig {
+    /// `required`, `preferred` or `discouraged`.
+    #[serde(default = "default_uv")]
+    pub user_verification: String,
+    /// Attestation conveyance the options ask for when the client does not
+    /// say: `none`, `indirect`, `direct` or `enterprise`.
+    #[serde(default = "default_attestation")]
+    pub attestation: String,
+    /// Refuse registrations whose attestation does not chain to a
+    /// configured trust anchor.
+    #[serde(default)]
+    pub require_trusted: bool,
+    /// The `timeout` the options carry, in milliseconds.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_uv() -> String {
+    "preferred".to_owned()
+}
+fn default_attestation() -> String {
+    "none".to_owned()
+}
+fn default_timeout_ms() -> u64 {
+    300_000
+}
+
+impl Default for WebauthnConfig {
+    fn default() -> Self {
+        Self {
+            user_verification: default_uv(),
+            attestation: default_attestation(),
+            require_trusted: false,
+            timeout_ms: default_timeout_ms(),
+        }
+    }
+}
+
+/// FIDO UAF settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UafConfig {
+    /// The AppID (`https://…/facets`).
+    #[serde(default)]
+    pub app_id: String,
+    /// Trusted FacetIDs; empty trusts the AppID's own origin.
+    #[serde(default)]
+    pub trusted_facets: Vec<String>,
+    /// AAIDs that may register; empty accepts any.
+    #[serde(default)]
+    pub aaids: Vec<String>,
+    /// Refuse attestations that do not chain to an anchor for their AAID.
+    #[serde(default)]
+    pub require_trusted: bool,
+}
+
+/// Everything the engine needs besides keys, trust anchors and the store.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// `iss` of the verified-credential header.
+    #[serde(default = "default_issuer")]
+    pub issuer: String,
+    /// `aud` of the verified-credential header.
+    #[serde(default = "default_audience")]
+    pub audience: String,
+    /// The verified-credential header's name.
+    #[serde(default = "default_header_name")]
+    pub header_name: String,
+    /// Where the gateway serves its JWKS (GET).
+    #[serde(default = "default_jwks_path")]
+    pub jwks_path: String,
+    /// Largest request body accepted on intercepted routes, in bytes.
+    #[serde(default = "default_body_limit")]
+    pub body_limit: usize,
+    /// Largest app answer the gateway reads (upstream-issued challenges).
+    #[serde(default = "default_response_limit")]
+    pub response_limit: usize,
+    /// Lifetime of a verified-credential header, in seconds.
+    #[serde(default = "default_token_ttl")]
+    pub token_ttl_secs: u64,
+    /// The WebAuthn relying party.
+    pub rp: RpConfig,
+    /// WebAuthn policy.
+    #[serde(default)]
+    pub webauthn: WebauthnConfig,
+    /// UAF settings (needed by `uaf` routes).
+    #[serde(default)]
+    pub uaf: UafConfig,
+    /// The intercepted flows.
+    pub routes: Vec<RouteConfig>,
+}
+
+fn default_issuer() -> String {
+    "fidogate".to_owned()
+}
+fn default_audience() -> String {
+    "upstream".to_owned()
+}
+fn default_header_name() -> String {
+    "Fidogate-Credential".to_owned()
+}
+fn default_jwks_path() -> String {
+    "/.well-known/fidogate/jwks.json".to_owned()
+}
+fn default_body_limit() -> usize {
+    64 * 1024
+}
+fn default_response_limit() -> usize {
+    256 * 1024
+}
+fn default_token_ttl() -> u64 {
+    60
+}
+
+impl GatewayConfig {
+    /// A configuration with defaults for everything but the relying party
+    /// and the routes.
+    pub fn new(rp: RpConfig, routes: Vec<RouteConfig>) -> Self {
+        Self {
+            issuer: default_issuer(),
+            audience: default_audience(),
+            header_name: default_header_name(),
+            jwks_path: default_jwks_path(),
+            body_limit: default_body_limit(),
+            response_limit: default_response_limit(),
+            token_ttl_secs: default_token_ttl(),
+            rp,
+            webauthn: WebauthnConfig::default(),
+            uaf: UafConfig::default(),
+            routes,
+        }
+    }
+}
+
+/// A configuration the engine cannot run with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+#[error("{key}: {problem}")]
+pub struct ConfigError {
+    /// The key, as a dotted path (`routes[2].options.path`).
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl ConfigError {
+    /// A problem with `key`.
+    pub fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Path templates and the path normalisation used to match them.
+//!
+//! # Security
+//! The gateway forwards the path as the client sent it, and the app's
+//! router may read it more loosely than a byte comparison would: with
+//! percent-escapes, doubled or trailing slashes, dot segments, `;`
+//! parameters or another letter case. So a path is matched after all of
+//! those are normalised away: every spelling that could reach the app's
+//! registration handler is intercepted.
+
+/// One segment of a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Param(String),
+}
+
+/// A path template such as `/regRequest/{username}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathTemplate {
+    source: String,
+    segments: Vec<Segment>,
+}
+
+/// Most segments a path may have to be matched at all.
+const MAX_SEGMENTS: usize = 64;
+
+impl PathTemplate {
+    /// Parses a template: it starts with `/`; a segment is either literal
+    /// text or one `{name}` parameter (letters, digits, `_`).
+    pub fn parse(template: &str) -> Result<Self, String> {
+        if !template.starts_with('/') {
+            return Err(format!("{template:?} must start with '/'"));
+        }
+        let segments = normalize(template)
+            .ok_or_else(|| format!("{template:?} is not a valid path"))?
+            .into_iter()
+            .map(|seg| {
+                if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    if name.is_empty()
+                        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    {
+                        return Err(format!("{template:?}: bad parameter name {name:?}"));
+                    }
+                    Ok(Segment::Param(name.to_owned()))
+                } else if seg.contains(['{', '}']) {
+                    Err(format!(
+                        "{template:?}: a parameter must be a whole segment, as in /x/{{name}}"
+                    ))
+                } else {
+                    Ok(Segment::Literal(seg.to_ascii_lowercase()))
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            source: template.to_owned(),
+            segments,
+        })
+    }
+
+    /// The template as written.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether the template names parameter `name`.
+    pub fn has_param(&self, name: &str) -> bool {
+        self.segments
+            .iter()
+            .any(|s| matches!(s, Segment::Param(p) if p == name))
+    }
+
+    /// Matches normalised segments; on a match, the parameters.
+    pub fn matches(&self, path: &[String]) -> Option<Vec<(String, String)>> {
+        if path.len() != self.segments.len() {
+            return None;
+        }
+        let mut params = Vec::new();
+        for (template, seg) in self.segments.iter().zip(path) {
+            match template {
+                Segment::Literal(lit) => {
+                    if !lit.eq_ignore_ascii_case(seg) {
+                        return None;
+                    }
+                }
+                Segment::Param(name) => {
+                    if seg.is_empty() {
+                        return None;
+                    }
+                    params.push((name.clone(), seg.clone()));
+                }
+            }
+        }
+        Some(params)
+    }
+}
+
+/// Splits a request path (no query) into segments the way a lenient router
+/// would read it: `;` parameters dropped, percent-escapes decoded, empty and
+/// `.` segments dropped, `..` resolved. `None` when too deep to match.
+pub fn normalize(path: &str) -> Option<Vec<String>> {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let mut out: Vec<String> = Vec::new();
+    for raw in path.split('/') {
+        let raw = raw.split(';').next().unwrap_or_default();
+        let seg = percent_decode(raw);
+        match seg.as_str() {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            _ => out.push(seg),
+        }
+        if out.len() > MAX_SEGMENTS {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// Decodes `%XX` escapes (leaving malformed ones as they are); invalid
+/// UTF-8 becomes U+FFFD.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%'
+            && let (Some(h), Some(l)) = (bytes.get(i + 1), bytes.get(i + 2))
+            && let (Some(h), Some(l)) = (char::from(*h).to_digit(16), char::from(*l).to_digit(16))
+            && let Ok(v) = u8::try_from(h * 16 + l)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(template: &str, path: &str) -> Option<Vec<(String, String)>> {
+        PathTemplate::parse(template)
+            .unwrap()
+            .matches(&normalize(path).unwrap())
+    }
+
+    #[test]
+    fn literal_and_params() {
+        assert_eq!(
+            m("/attestation/result", "/attestation/result"),
+            Some(vec![])
+        );
+        assert_eq!(
+            m("/regRequest/{username}", "/regRequest/alice"),
+            Some(vec![("username".into(), "alice".into())])
+        );
+        assert_eq!(m("/regRequest/{username}", "/regRequest"), None);
+        assert_eq!(m("/regRequest/{username}", "/regRequest/a/b"), None);
+        assert_eq!(m("/attestation/result", "/attestation/options"), None);
+        assert_eq!(
+            m("/regRequest/{username}", "/regRequest/al%69ce%40x"),
+            Some(vec![("username".into(), "alice@x".into())])
+        );
+    }
+
+    #[test]
+    fn every_lenient_spelling_matches() {
+        for spelling in [
+            "/attestation/result/",
+            "//attestation//result",
+            "/attestation/./result",
+            "/x/../attestation/result",
+            "/attestation/%72esult",
+            "/Attestation/RESULT",
+            "/attestation/result;jsessionid=1",
+            "/attestation/result?x=1",
+        ] {
+            assert_eq!(
+                m("/attestation/result", spelling),
+                Some(vec![]),
+                "{spelling}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_templates() {
+        for t in [
+            "attestation",
+            "/a/{}",
+            "/a/{b c}",
+            "/a/x{name}",
+            "/a/{name}x",
+        ] {
+            assert!(PathTemplate::parse(t).is_err(), "{t}");
+        }
+        assert!(PathTemplate::parse("/a/{name}").unwrap().has_param("name"));
+    }
+
+    #[test]
+    fn depth_is_bounded_and_decoding_never_panics() {
+        assert!(normalize(&"/a".repeat(65)).is_none());
+        for p in ["/%", "/%4", "/%zz", "/%ff%fe", "/%e2%82"] {
+            assert!(normalize(p).is_some());
+        }
+    }
+}
