@@ -18,6 +18,7 @@
 pub mod certs;
 pub mod der;
 pub mod formats;
+pub mod keycred;
 pub mod keys;
 pub mod uaf;
 pub mod vectors;
