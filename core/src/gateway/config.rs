@@ -242,6 +242,9 @@ pub struct GatewayConfig {
     /// Lifetime of a verified-credential header, in seconds.
     #[serde(default = "default_token_ttl")]
     pub token_ttl_secs: u64,
+    /// Most challenges remembered at once (least recently issued go first).
+    #[serde(default = "default_challenge_capacity")]
+    pub challenge_capacity: u64,
     /// The WebAuthn relying party.
     pub rp: RpConfig,
     /// WebAuthn policy.
@@ -275,6 +278,9 @@ fn default_response_limit() -> usize {
 fn default_token_ttl() -> u64 {
     60
 }
+fn default_challenge_capacity() -> u64 {
+    100_000
+}
 
 impl GatewayConfig {
     /// A configuration with defaults for everything but the relying party
@@ -288,6 +294,7 @@ impl GatewayConfig {
             body_limit: default_body_limit(),
             response_limit: default_response_limit(),
             token_ttl_secs: default_token_ttl(),
+            challenge_capacity: default_challenge_capacity(),
             rp,
             webauthn: WebauthnConfig::default(),
             uaf: UafConfig::default(),
