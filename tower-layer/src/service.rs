@@ -1,15 +1,15 @@
-use crate::body::{BoxError, FidogateBody};
+use crate::body::FidogateBody;
 use crate::future::ResponseFuture;
 use bytes::Bytes;
+use fidogate_core::ErrorClass;
 use fidogate_core::UnixTime;
 use fidogate_core::gateway::{
     BodyAction, Env, Gateway, Intercept, Refusal, Reply, RequestAction, ResponseAction,
 };
-use fidogate_core::ErrorClass;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body::Body;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use rand::RngCore;
 use std::task::{Context, Poll};
 use std::time::{Instant, SystemTime};
@@ -79,9 +79,7 @@ where
     S::Future: Send + 'static,
     S::Error: Send + 'static,
     ReqBody: Body<Data = Bytes> + Send + 'static,
-    ReqBody::Error: Into<BoxError>,
     ResBody: Body<Data = Bytes> + Send + 'static,
-    ResBody::Error: Into<BoxError>,
 {
     type Response = Response<FidogateBody<ResBody>>;
     type Error = S::Error;
@@ -126,9 +124,7 @@ async fn intercept_request<S, ReqBody, ResBody>(
 where
     S: Service<Request<FidogateBody<ReqBody>>, Response = Response<ResBody>>,
     ReqBody: Body<Data = Bytes>,
-    ReqBody::Error: Into<BoxError>,
     ResBody: Body<Data = Bytes>,
-    ResBody::Error: Into<BoxError>,
 {
     let started = Instant::now();
     let log = |decision: &str, status: StatusCode, reason: &str| {
@@ -144,10 +140,10 @@ where
         );
     };
     let (mut parts, body) = req.into_parts();
-    let bytes = match Limited::new(body, intercept.limit()).collect().await {
-        Ok(collected) => collected.to_bytes(),
+    let bytes = match read_limited(body, intercept.limit()).await {
+        Ok(bytes) => bytes,
         Err(e) => {
-            let reply = if e.downcast_ref::<LengthLimitError>().is_some() {
+            let reply = if e == ReadError::TooLarge {
                 gateway.too_large(&intercept)
             } else {
                 Reply::refuse(
@@ -173,7 +169,9 @@ where
     }
     // The body now goes as one piece of known length.
     parts.headers.remove(TRANSFER_ENCODING);
-    parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    parts
+        .headers
+        .insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
     let response = inner
         .call(Request::from_parts(parts, FidogateBody::full(bytes)))
         .await?;
@@ -182,11 +180,7 @@ where
         return Ok(response.map(FidogateBody::inner));
     };
     let (parts, body) = response.into_parts();
-    let body = Limited::new(body, gateway.response_limit())
-        .collect()
-        .await
-        .ok()
-        .map(http_body_util::Collected::to_bytes);
+    let body = read_limited(body, gateway.response_limit()).await.ok();
     match gateway.on_response(&after, parts.status, body.as_deref(), &env) {
         ResponseAction::Keep => {
             log("forward", parts.status, "upstream answer kept");
@@ -205,4 +199,27 @@ fn reply_reason(reply: &Reply) -> &'static str {
         .refusal
         .as_ref()
         .map_or("answered", |(refusal, _)| refusal.reason())
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum ReadError {
+    TooLarge,
+    Failed,
+}
+
+/// Reads a whole body of at most `limit` bytes, stopping as soon as it is
+/// over (a false or missing Content-Length does not matter).
+async fn read_limited<B: Body<Data = Bytes>>(body: B, limit: usize) -> Result<Bytes, ReadError> {
+    let mut body = std::pin::pin!(body);
+    let mut out = bytes::BytesMut::new();
+    while let Some(frame) = body.as_mut().frame().await {
+        let frame = frame.map_err(|_| ReadError::Failed)?;
+        if let Ok(data) = frame.into_data() {
+            if out.len().saturating_add(data.len()) > limit {
+                return Err(ReadError::TooLarge);
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out.freeze())
 }
