@@ -56,3 +56,25 @@ pub use body::{BoxError, FidogateBody};
 pub use future::ResponseFuture;
 pub use layer::FidogateLayer;
 pub use service::{Fidogate, Rejection};
+
+/// A fresh ECDSA P-256 signing key for the verified-credential header, as
+/// PKCS#8 DER (for [`TokenSigner::from_pkcs8_der`]). Keep it: a key made
+/// at every start invalidates headers in flight and the upstream's cached
+/// JWKS.
+///
+/// [`TokenSigner::from_pkcs8_der`]: fidogate_core::gateway::TokenSigner::from_pkcs8_der
+pub fn generate_signing_key() -> Result<Vec<u8>, String> {
+    rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+        .map(|k| k.serialize_der())
+        .map_err(|e| e.to_string())
+}
+
+/// 32 fresh random bytes for [`GatewayKeys::secret`].
+///
+/// [`GatewayKeys::secret`]: fidogate_core::gateway::GatewayKeys::secret
+pub fn generate_secret() -> Vec<u8> {
+    use rand::RngCore;
+    let mut secret = vec![0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    secret
+}
