@@ -19,8 +19,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use fidogate_core::gateway::{
-    Dialect, Gateway, GatewayConfig, GatewayKeys, MokaChallengeStore, RouteConfig, RpConfig,
-    TokenSigner, UafConfig,
+    CredentialClaims, Dialect, Gateway, GatewayConfig, GatewayKeys, MokaChallengeStore,
+    RouteConfig, RpConfig, TokenSigner, UafConfig,
 };
 use fidogate_core::trust::TrustAnchors;
 use fidogate_tower::FidogateLayer;
@@ -128,7 +128,10 @@ fn refuse(status: StatusCode, message: &str) -> (StatusCode, Json<Value>) {
 
 /// Checks the verified-credential header: signature with the JWKS, `iss`,
 /// `aud`, `exp`, and a `jti` not seen before.
-fn verified(state: &AppState, headers: &HeaderMap) -> Result<Value, (StatusCode, Json<Value>)> {
+fn verified(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<CredentialClaims, (StatusCode, Json<Value>)> {
     let token = headers
         .get(&state.header)
         .and_then(|v| v.to_str().ok())
@@ -141,7 +144,7 @@ fn verified(state: &AppState, headers: &HeaderMap) -> Result<Value, (StatusCode,
         .ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "unknown signing key"))?;
     let key = DecodingKey::from_jwk(&jwk)
         .map_err(|_| refuse(StatusCode::UNAUTHORIZED, "unusable signing key"))?;
-    let data = jsonwebtoken::decode::<Value>(token, &key, &state.validation)
+    let data = jsonwebtoken::decode::<CredentialClaims>(token, &key, &state.validation)
         .map_err(|e| refuse(StatusCode::UNAUTHORIZED, &format!("credential header: {e}")))?;
     Ok(data.claims)
 }
@@ -155,34 +158,22 @@ async fn register(
         .db
         .lock()
         .map_err(|_| refuse(StatusCode::INTERNAL_SERVER_ERROR, "store poisoned"))?;
-    let jti = claims["jti"].as_str().unwrap_or_default().to_owned();
-    if !db.jtis.insert(jti) {
+    if !db.jtis.insert(claims.jti.clone()) {
         return Err(refuse(
             StatusCode::CONFLICT,
             "credential header already used",
         ));
     }
-    let user = claims["username"]
-        .as_str()
-        .unwrap_or("(unknown)")
-        .to_owned();
-    let credentials = claims["credentials"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    for c in &credentials {
-        let id = c["id"].as_str().unwrap_or_default().to_owned();
-        if db.ids.contains(&id) {
-            return Err(refuse(
-                StatusCode::CONFLICT,
-                "Authenticator already Registered",
-            ));
-        }
+    let user = claims.username.unwrap_or_else(|| "(unknown)".to_owned());
+    if claims.credentials.iter().any(|c| db.ids.contains(&c.id)) {
+        return Err(refuse(
+            StatusCode::CONFLICT,
+            "Authenticator already Registered",
+        ));
     }
-    for c in credentials {
-        db.ids
-            .insert(c["id"].as_str().unwrap_or_default().to_owned());
-        db.users.entry(user.clone()).or_default().push(c);
+    for c in claims.credentials {
+        db.ids.insert(c.id.clone());
+        db.users.entry(user.clone()).or_default().push(json!(c));
     }
     Ok(Json(
         json!({"status": "ok", "errorMessage": "", "username": user}),
