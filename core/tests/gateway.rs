@@ -1,0 +1,357 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code"
+)]
+//! The engine with a fixed clock and fixed randomness: configuration
+//! errors, expiry at its boundary, Content-Length handling, the app's
+//! answers on upstream-issued routes, the token's claims.
+
+use fidogate_core::UnixTime;
+use fidogate_core::b64;
+use fidogate_core::gateway::*;
+use fidogate_core::trust::TrustAnchors;
+use fidogate_testkit::keys::{SigningKey, alg};
+use fidogate_testkit::webauthn::Authenticator;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+const T0: i64 = 1_800_000_000;
+
+fn rp() -> RpConfig {
+    RpConfig {
+        id: "example.com".into(),
+        name: None,
+        origins: vec!["https://example.com".into()],
+        top_origins: vec![],
+    }
+}
+
+fn keys() -> GatewayKeys {
+    let der = SigningKey::generate(alg::ES256, 1).pkcs8_der();
+    GatewayKeys {
+        signer: TokenSigner::from_pkcs8_der(&der).unwrap(),
+        retired: vec![],
+        secret: vec![1; 32],
+    }
+}
+
+fn build(config: GatewayConfig) -> Result<Gateway, ConfigError> {
+    Gateway::new(
+        config,
+        keys(),
+        TrustAnchors::new(),
+        Arc::new(MokaChallengeStore::new(100)),
+    )
+}
+
+fn gateway() -> Gateway {
+    let mut up = RouteConfig::new("up", Dialect::Webauthn).upstream_challenges();
+    up.options = Some(EndpointConfig {
+        method: "POST".into(),
+        path: "/up/options".into(),
+    });
+    up.result = Some(EndpointConfig {
+        method: "POST".into(),
+        path: "/up/result".into(),
+    });
+    let mut uaf = RouteConfig::new("uaf", Dialect::Uaf).upstream_challenges();
+    uaf.challenge_ttl_secs = 60;
+    let mut c = GatewayConfig::new(
+        rp(),
+        vec![RouteConfig::new("wa", Dialect::Webauthn), up, uaf],
+    );
+    c.uaf.app_id = "https://example.com/facets".into();
+    build(c).unwrap()
+}
+
+fn env(at: i64, fill: u8) -> Env {
+    Env {
+        now: UnixTime::from_secs(at),
+        random: [fill; 48],
+    }
+}
+
+fn intercept(g: &Gateway, path: &str) -> Intercept {
+    match g.on_request(&Method::POST, path, &HeaderMap::new()) {
+        RequestAction::ReadBody(ix) => ix,
+        other => panic!("{path}: {other:?}"),
+    }
+}
+
+fn respond(a: BodyAction) -> Reply {
+    match a {
+        BodyAction::Respond(r) => r,
+        BodyAction::Forward(f) => panic!("forwarded: {f:?}"),
+    }
+}
+
+fn json_of(r: &Reply) -> Value {
+    serde_json::from_slice(&r.body).unwrap()
+}
+
+#[test]
+fn configuration_errors_name_their_key() {
+    let err = |f: &dyn Fn(&mut GatewayConfig)| {
+        let mut c = GatewayConfig::new(rp(), vec![RouteConfig::new("wa", Dialect::Webauthn)]);
+        f(&mut c);
+        build(c).unwrap_err().key
+    };
+    assert_eq!(err(&|c| c.header_name = "bad header".into()), "header_name");
+    assert_eq!(err(&|c| c.rp.origins.clear()), "rp.origins");
+    assert_eq!(
+        err(&|c| c.webauthn.user_verification = "sometimes".into()),
+        "webauthn.user_verification"
+    );
+    assert_eq!(
+        err(&|c| c.routes.push(RouteConfig::new("wa", Dialect::Nevis))),
+        "routes[1].name"
+    );
+    assert_eq!(
+        err(&|c| c.routes.push(RouteConfig::new("again", Dialect::Webauthn))),
+        "routes[1].options.path"
+    );
+    assert_eq!(
+        err(&|c| c.routes.push(RouteConfig::new("u", Dialect::Uaf))),
+        "uaf.app_id"
+    );
+    assert_eq!(
+        err(&|c| c.routes[0].options = Some(EndpointConfig {
+            method: "P OST".into(),
+            path: "/x".into()
+        })),
+        "routes[0].options.method"
+    );
+    assert_eq!(
+        err(&|c| c.routes[0].result = Some(EndpointConfig {
+            method: "POST".into(),
+            path: "/x/{".into()
+        })),
+        "routes[0].result.path"
+    );
+    assert_eq!(
+        err(&|c| c.routes[0].challenge_pointer = Some("challenge".into())),
+        "routes[0].challenge_pointer"
+    );
+    assert_eq!(
+        err(&|c| c.routes[0].challenge_ttl_secs = 0),
+        "routes[0].challenge_ttl_secs"
+    );
+    let mut k = keys();
+    k.secret.truncate(31);
+    let c = GatewayConfig::new(rp(), vec![]);
+    assert_eq!(
+        Gateway::new(
+            c,
+            k,
+            TrustAnchors::new(),
+            Arc::new(MokaChallengeStore::new(1))
+        )
+        .unwrap_err()
+        .key,
+        "secret"
+    );
+    // Unknown keys in a configuration file are refused by name.
+    let e =
+        serde_json::from_value::<RouteConfig>(json!({"name": "x", "dialect": "uaf", "colour": 1}))
+            .unwrap_err();
+    assert!(e.to_string().contains("colour"), "{e}");
+}
+
+#[test]
+fn expiry_is_judged_at_its_boundary_with_the_callers_clock() {
+    let g = gateway();
+    for (late, ok) in [(300, true), (301, false)] {
+        let ix = intercept(&g, "/attestation/options");
+        let o = json_of(&respond(g.on_body(
+            &ix,
+            br#"{"username":"a"}"#,
+            &env(T0, late as u8),
+        )));
+        let challenge = b64::decode(o["challenge"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            challenge,
+            vec![late as u8; 32],
+            "the challenge is the caller's randomness"
+        );
+        let cred = Authenticator::none(alg::ES256, 2).register(
+            "example.com",
+            "https://example.com",
+            &challenge,
+        );
+        let ix = intercept(&g, "/attestation/result");
+        let action = g.on_body(&ix, cred.to_string().as_bytes(), &env(T0 + late, 9));
+        match (action, ok) {
+            (BodyAction::Forward(f), true) => {
+                let claims = f.claims.unwrap();
+                assert_eq!((claims.iat, claims.exp), (T0 + late, T0 + late + 60));
+                assert_eq!(claims.jti, b64::encode(&[9; 16]));
+                // The header carries exactly these claims, signed.
+                let jwks = serde_json::from_slice(g.jwks()).unwrap();
+                let token = f.headers[0].1.to_str().unwrap();
+                let verified = verify_token(
+                    token,
+                    &jwks,
+                    "fidogate",
+                    "upstream",
+                    UnixTime::from_secs(T0 + late),
+                    0,
+                )
+                .unwrap();
+                assert_eq!(verified, *claims);
+                assert_eq!(f.headers[0].0, "fidogate-credential");
+            }
+            (BodyAction::Respond(r), false) => {
+                assert_eq!(r.status, StatusCode::FORBIDDEN);
+                assert!(
+                    json_of(&r)["errorMessage"]
+                        .as_str()
+                        .unwrap()
+                        .contains("expired")
+                );
+            }
+            (other, _) => panic!("late {late}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn content_length_is_checked_before_the_body() {
+    let g = gateway();
+    let with = |values: &[&str]| {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("content-length", HeaderValue::from_str(v).unwrap());
+        }
+        g.on_request(&Method::POST, "/attestation/result", &h)
+    };
+    assert!(matches!(with(&["65536"]), RequestAction::ReadBody(ref ix) if ix.limit() == 65536));
+    let status = |a: RequestAction| match a {
+        RequestAction::Respond(r) => r.status.as_u16(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(status(with(&["65537"])), 413);
+    assert_eq!(status(with(&["99999999999999999999999"])), 400);
+    assert_eq!(status(with(&["+5"])), 400);
+    assert_eq!(status(with(&["10", "20"])), 400);
+    assert!(matches!(with(&["10", "10"]), RequestAction::ReadBody(_)));
+    // The engine refuses a body past the limit even if the adapter read it.
+    let ix = intercept(&g, "/attestation/result");
+    assert_eq!(
+        respond(g.on_body(&ix, &vec![b' '; 65537], &env(T0, 1))).status,
+        413
+    );
+}
+
+#[test]
+fn jwks_is_served_on_get_and_head_only() {
+    let g = gateway();
+    let h = HeaderMap::new();
+    for m in [Method::GET, Method::HEAD] {
+        let RequestAction::Respond(r) = g.on_request(&m, "/.well-known/fidogate/jwks.json", &h)
+        else {
+            panic!()
+        };
+        assert_eq!(json_of(&r)["keys"][0]["alg"], "ES256");
+    }
+    assert!(matches!(
+        g.on_request(&Method::POST, "/.well-known/fidogate/jwks.json", &h),
+        RequestAction::PassThrough
+    ));
+}
+
+#[test]
+fn spoofed_header_names_in_every_spelling() {
+    let g = gateway();
+    let mut h = HeaderMap::new();
+    for n in [
+        "fidogate-credential",
+        "fidogate_credential",
+        "FIDOGATE_CREDENTIAL",
+        "fidogate-credentials",
+        "x-fidogate-credential",
+    ] {
+        h.append(
+            http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+            HeaderValue::from_static("x"),
+        );
+    }
+    let mut found: Vec<String> = g
+        .spoofed_headers(&h)
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    found.sort();
+    assert_eq!(found, ["fidogate-credential", "fidogate_credential"]);
+}
+
+fn capture(g: &Gateway, path: &str, answer: Option<&[u8]>, status: u16) -> ResponseAction {
+    let ix = intercept(g, path);
+    let BodyAction::Forward(f) = g.on_body(&ix, br#"{"username":"u"}"#, &env(T0, 1)) else {
+        panic!()
+    };
+    assert!(
+        f.headers.is_empty(),
+        "options requests carry no credential header"
+    );
+    let after = f.after.unwrap();
+    g.on_response(
+        &after,
+        StatusCode::from_u16(status).unwrap(),
+        answer,
+        &env(T0, 2),
+    )
+}
+
+#[test]
+fn upstream_answers_that_cannot_be_used_are_502() {
+    let g = gateway();
+    let reason = |a: ResponseAction| match a {
+        ResponseAction::Replace(r) => (
+            r.status.as_u16(),
+            json_of(&r)["errorMessage"].as_str().unwrap().to_owned(),
+        ),
+        ResponseAction::Keep => (0, String::new()),
+    };
+    let short = json!({"challenge": b64::encode(b"short")}).to_string();
+    assert_eq!(
+        reason(capture(&g, "/up/options", Some(short.as_bytes()), 200)).0,
+        502
+    );
+    assert_eq!(
+        reason(capture(&g, "/up/options", Some(b"<html>"), 200)).0,
+        502
+    );
+    assert_eq!(reason(capture(&g, "/up/options", None, 200)).0, 502);
+    let not_b64 = json!({"challenge": "*** not base64url ***"}).to_string();
+    assert_eq!(
+        reason(capture(&g, "/up/options", Some(not_b64.as_bytes()), 200)).0,
+        502
+    );
+    // The app's own refusals pass through untouched.
+    assert!(matches!(
+        capture(&g, "/up/options", Some(b"not json"), 404),
+        ResponseAction::Keep
+    ));
+    let refusal = json!({"code": 400, "message": "Unknown username u"}).to_string();
+    assert!(matches!(
+        capture(&g, "/regRequest/u", Some(refusal.as_bytes()), 200),
+        ResponseAction::Keep
+    ));
+    // A usable answer is kept and its challenge remembered.
+    let good = json!({"challenge": b64::encode(&[5; 32])}).to_string();
+    assert!(matches!(
+        capture(&g, "/up/options", Some(good.as_bytes()), 200),
+        ResponseAction::Keep
+    ));
+    let cred =
+        Authenticator::none(alg::ES256, 3).register("example.com", "https://example.com", &[5; 32]);
+    let ix = intercept(&g, "/up/result");
+    assert!(matches!(
+        g.on_body(&ix, cred.to_string().as_bytes(), &env(T0 + 1, 3)),
+        BodyAction::Forward(_)
+    ));
+}
