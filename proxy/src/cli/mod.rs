@@ -1,5 +1,6 @@
 //! Command-line interface.
 
+mod check_config;
 mod roots;
 mod verify;
 
@@ -29,6 +30,8 @@ enum Command {
     /// Verify one registration offline and print the result as JSON.
     #[command(subcommand)]
     Verify(verify::VerifyCommand),
+    /// Validate a configuration file without starting.
+    CheckConfig(check_config::CheckConfig),
 }
 
 /// Parses the arguments and runs the command.
@@ -46,5 +49,6 @@ pub(crate) fn run() -> ExitCode {
     };
     match cli.command {
         Command::Verify(cmd) => verify::run(cmd),
+        Command::CheckConfig(cmd) => check_config::run(&cmd),
     }
 }

@@ -1,0 +1,351 @@
+//! The `fidogate` configuration file (YAML): the server, the keys, the
+//! trust anchors, and the engine's [`GatewayConfig`] under `gateway`.
+//!
+//! Every error names the file, the key (a dotted path such as
+//! `gateway.routes[1].dialect`) and what is wrong; unknown keys are errors.
+//! `FIDOGATE_LISTEN` and `FIDOGATE_UPSTREAM` (comma-separated addresses)
+//! override `listen` and `upstream`.
+
+use fidogate_core::gateway::{
+    Gateway, GatewayConfig, GatewayKeys, MokaChallengeStore, TokenSigner,
+};
+use fidogate_core::trust::{TrustAnchor, TrustAnchors};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The largest request body the gateway can hold for replay upstream.
+pub const MAX_BODY_LIMIT: usize = 64 * 1024;
+
+/// Log levels accepted.
+pub const LOG_LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+
+/// One trust anchor file (PEM, one or more certificates).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnchorConfig {
+    /// The PEM file, relative to the configuration file.
+    pub path: PathBuf,
+    /// Limit the anchors to one attestation format (`packed`, `tpm`, …) or
+    /// one UAF AAID; every format when left out.
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Addresses to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: Vec<String>,
+    /// The app's addresses (round robin).
+    pub upstream: Vec<String>,
+    /// Worker threads.
+    #[serde(default = "default_threads")]
+    pub threads: usize,
+    /// Seconds given to requests in flight on shutdown.
+    #[serde(default = "default_grace")]
+    pub grace_period_secs: u64,
+    /// `error`, `warn`, `info`, `debug` or `trace`.
+    #[serde(default = "default_log_level")]
+    pub log_level: String,
+    /// Where the gateway answers health checks (GET).
+    #[serde(default = "default_healthz")]
+    pub healthz_path: String,
+    /// Seconds to wait for a whole intercepted request body.
+    #[serde(default = "default_body_timeout")]
+    pub body_read_timeout_secs: u64,
+    /// The PKCS#8 PEM signing key; generated on first start when missing.
+    #[serde(default = "default_key_file")]
+    pub signing_key_file: PathBuf,
+    /// 32 secret bytes (user handles, UAF serverData); generated on first
+    /// start when missing.
+    #[serde(default = "default_secret_file")]
+    pub secret_file: PathBuf,
+    /// Attestation trust anchors.
+    #[serde(default)]
+    pub trust_anchors: Vec<AnchorConfig>,
+    /// The engine.
+    pub gateway: GatewayConfig,
+}
+
+fn default_listen() -> Vec<String> {
+    vec!["127.0.0.1:8080".to_owned()]
+}
+fn default_threads() -> usize {
+    2
+}
+fn default_grace() -> u64 {
+    5
+}
+fn default_log_level() -> String {
+    "info".to_owned()
+}
+fn default_healthz() -> String {
+    "/healthz".to_owned()
+}
+fn default_body_timeout() -> u64 {
+    10
+}
+fn default_key_file() -> PathBuf {
+    PathBuf::from("fidogate-signing-key.pem")
+}
+fn default_secret_file() -> PathBuf {
+    PathBuf::from("fidogate-secret")
+}
+
+/// A configuration problem: the file, the key and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {key}: {problem}")]
+pub struct ConfigFileError {
+    /// The file.
+    pub file: String,
+    /// The key (dotted path); `(file)` for the file as a whole.
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// A loaded, validated configuration.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The file's contents with the environment overrides applied.
+    pub file: FileConfig,
+    /// Listen addresses.
+    pub listen: Vec<SocketAddr>,
+    /// Upstream addresses.
+    pub upstream: Vec<SocketAddr>,
+    /// Trust anchors read from their files.
+    pub anchors: TrustAnchors,
+    /// The key file, resolved against the configuration's folder.
+    pub signing_key_path: PathBuf,
+    /// The secret file, resolved likewise.
+    pub secret_path: PathBuf,
+}
+
+/// Reads and validates `path`, applying environment overrides from `env`
+/// (a lookup function, so tests need not touch the process environment).
+pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded, ConfigFileError> {
+    let file = path.display().to_string();
+    let err = |key: &str, problem: String| ConfigFileError {
+        file: file.clone(),
+        key: key.to_owned(),
+        problem,
+    };
+    let text =
+        std::fs::read_to_string(path).map_err(|e| err("(file)", format!("cannot read: {e}")))?;
+    let de = serde_yaml::Deserializer::from_str(&text);
+    let mut cfg: FileConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let key = if key == "." { "(file)".to_owned() } else { key };
+        let problem = e.into_inner().to_string();
+        // serde_yaml may repeat the path at the start of its message.
+        let problem = problem
+            .strip_prefix(&format!("{key}: "))
+            .map_or(problem.clone(), str::to_owned);
+        err(&key, problem)
+    })?;
+    if let Some(v) = env("FIDOGATE_LISTEN") {
+        cfg.listen = split_list(&v);
+    }
+    if let Some(v) = env("FIDOGATE_UPSTREAM") {
+        cfg.upstream = split_list(&v);
+    }
+    let addrs = |key: &str, list: &[String]| -> Result<Vec<SocketAddr>, ConfigFileError> {
+        if list.is_empty() {
+            return Err(err(key, "needs at least one address".to_owned()));
+        }
+        list.iter()
+            .enumerate()
+            .map(|(i, a)| {
+                a.parse::<SocketAddr>().map_err(|_| {
+                    err(
+                        &format!("{key}[{i}]"),
+                        format!("{a:?} is not an IP:port address"),
+                    )
+                })
+            })
+            .collect()
+    };
+    let listen = addrs("listen", &cfg.listen)?;
+    let upstream = addrs("upstream", &cfg.upstream)?;
+    if !(1..=256).contains(&cfg.threads) {
+        return Err(err("threads", "must be 1 to 256".to_owned()));
+    }
+    if cfg.grace_period_secs > 3600 {
+        return Err(err("grace_period_secs", "must be at most 3600".to_owned()));
+    }
+    if !(1..=600).contains(&cfg.body_read_timeout_secs) {
+        return Err(err("body_read_timeout_secs", "must be 1 to 600".to_owned()));
+    }
+    if !LOG_LEVELS.contains(&cfg.log_level.as_str()) {
+        return Err(err(
+            "log_level",
+            format!("must be one of {}", LOG_LEVELS.join(", ")),
+        ));
+    }
+    if !cfg.healthz_path.starts_with('/') {
+        return Err(err("healthz_path", "must start with '/'".to_owned()));
+    }
+    if cfg.gateway.body_limit > MAX_BODY_LIMIT {
+        return Err(err(
+            "gateway.body_limit",
+            format!(
+                "at most {MAX_BODY_LIMIT} bytes: the gateway holds the body to replay it upstream"
+            ),
+        ));
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    let resolve = |p: &Path| {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        }
+    };
+    let mut anchors = TrustAnchors::new();
+    for (i, a) in cfg.trust_anchors.iter().enumerate() {
+        let key = format!("trust_anchors[{i}].path");
+        let p = resolve(&a.path);
+        let pem = std::fs::read(&p)
+            .map_err(|e| err(&key, format!("cannot read {}: {e}", p.display())))?;
+        let found = TrustAnchor::from_pem(&pem, &p.display().to_string())
+            .map_err(|e| err(&key, e.to_string()))?;
+        if found.is_empty() {
+            return Err(err(&key, "holds no certificate".to_owned()));
+        }
+        for anchor in found {
+            match &a.scope {
+                Some(scope) => anchors.add_scoped(scope, anchor),
+                None => anchors.add_global(anchor),
+            };
+        }
+    }
+    // The engine validates its own part; its keys come back under `gateway.`.
+    let probe_keys = GatewayKeys {
+        signer: probe_signer().map_err(|e| err("signing_key_file", e))?,
+        retired: vec![],
+        secret: vec![0; 32],
+    };
+    Gateway::new(
+        cfg.gateway.clone(),
+        probe_keys,
+        TrustAnchors::new(),
+        Arc::new(MokaChallengeStore::new(1)),
+    )
+    .map_err(|e| {
+        let key = if e.key == "secret" {
+            "secret_file".to_owned()
+        } else {
+            format!("gateway.{}", e.key)
+        };
+        err(&key, e.problem)
+    })?;
+    Ok(Loaded {
+        signing_key_path: resolve(&cfg.signing_key_file),
+        secret_path: resolve(&cfg.secret_file),
+        file: cfg,
+        listen,
+        upstream,
+        anchors,
+    })
+}
+
+fn split_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A throw-away signer, to validate the engine's configuration without
+/// touching the key files.
+fn probe_signer() -> Result<TokenSigner, String> {
+    let key =
+        rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| e.to_string())?;
+    TokenSigner::from_pkcs8_der(&key.serialize_der()).map_err(|e| e.to_string())
+}
+
+/// What [`load_keys`] did, for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyOrigin {
+    /// Read from the file.
+    Read(PathBuf),
+    /// Generated and written to the file (mode 0600).
+    Generated(PathBuf),
+}
+
+/// Reads the signing key and the secret, generating and saving each that
+/// does not exist yet.
+pub fn load_keys(loaded: &Loaded) -> Result<(GatewayKeys, Vec<KeyOrigin>), ConfigFileError> {
+    let err = |key: &str, p: &Path, problem: String| ConfigFileError {
+        file: p.display().to_string(),
+        key: key.to_owned(),
+        problem,
+    };
+    let mut origins = Vec::new();
+    let key_path = &loaded.signing_key_path;
+    let pem = if key_path.exists() {
+        origins.push(KeyOrigin::Read(key_path.clone()));
+        std::fs::read_to_string(key_path)
+            .map_err(|e| err("signing_key_file", key_path, e.to_string()))?
+    } else {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+            .map_err(|e| err("signing_key_file", key_path, e.to_string()))?;
+        let pem = key.serialize_pem();
+        write_private(key_path, pem.as_bytes())
+            .map_err(|e| err("signing_key_file", key_path, e))?;
+        origins.push(KeyOrigin::Generated(key_path.clone()));
+        pem
+    };
+    let signer = TokenSigner::from_pkcs8_pem(&pem)
+        .map_err(|e| err("signing_key_file", key_path, e.to_string()))?;
+    let secret_path = &loaded.secret_path;
+    let secret = if secret_path.exists() {
+        origins.push(KeyOrigin::Read(secret_path.clone()));
+        std::fs::read(secret_path).map_err(|e| err("secret_file", secret_path, e.to_string()))?
+    } else {
+        use rand::RngCore;
+        let mut secret = vec![0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        write_private(secret_path, &secret).map_err(|e| err("secret_file", secret_path, e))?;
+        origins.push(KeyOrigin::Generated(secret_path.clone()));
+        secret
+    };
+    if secret.len() < 32 {
+        return Err(err(
+            "secret_file",
+            secret_path,
+            format!("holds {} bytes; 32 or more are needed", secret.len()),
+        ));
+    }
+    Ok((
+        GatewayKeys {
+            signer,
+            retired: vec![],
+            secret,
+        },
+        origins,
+    ))
+}
+
+/// Creates `path` (which must not exist) readable by its owner only.
+fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(path)
+        .map_err(|e| format!("cannot create: {e}"))?;
+    f.write_all(data)
+        .map_err(|e| format!("cannot write: {e}"))?;
+    f.sync_all().map_err(|e| format!("cannot write: {e}"))
+}

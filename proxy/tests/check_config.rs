@@ -1,0 +1,200 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code"
+)]
+//! The configuration file: the shipped files are valid, every error names
+//! the file and the key, environment overrides, key files made once.
+
+use fidogate_proxy::config::{KeyOrigin, load, load_keys};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("fidogate-config-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const MINIMAL: &str = "upstream: [\"127.0.0.1:3000\"]\ngateway:\n  rp: {id: example.com, origins: [\"https://example.com\"]}\n  routes: [{name: p, dialect: webauthn}]\n";
+
+fn error_for(yaml: &str) -> (String, String) {
+    let d = temp_dir("err");
+    let f = d.join("bad.yaml");
+    std::fs::write(&f, yaml).unwrap();
+    let e = load(&f, &no_env).unwrap_err();
+    assert_eq!(e.file, f.display().to_string());
+    (e.key, e.problem)
+}
+
+#[test]
+fn shipped_files_are_valid() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(repo().join("config")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "yaml") {
+            let loaded = load(&p, &no_env).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!loaded.file.gateway.routes.is_empty(), "{}", p.display());
+            n += 1;
+        }
+    }
+    assert!(n >= 5, "the default and one file per dialect");
+    let default = load(&repo().join("config/fidogate.yaml"), &no_env).unwrap();
+    let dialects: Vec<_> = default
+        .file
+        .gateway
+        .routes
+        .iter()
+        .map(|r| r.dialect.as_str())
+        .collect();
+    assert_eq!(dialects, ["webauthn", "nevis", "dfns", "uaf"]);
+}
+
+#[test]
+fn errors_name_the_key() {
+    let cases = [
+        (format!("{MINIMAL}colour: red\n"), "colour", "unknown field"),
+        (
+            MINIMAL.replace("webauthn", "magic"),
+            "gateway.routes[0].dialect",
+            "unknown variant",
+        ),
+        (
+            MINIMAL.replace("{name: p,", "{name: p, ttl: 5,"),
+            "gateway.routes[0].ttl",
+            "unknown field `ttl`",
+        ),
+        (
+            MINIMAL.replace("127.0.0.1:3000", "localhost"),
+            "upstream[0]",
+            "IP:port",
+        ),
+        (format!("{MINIMAL}threads: 0\n"), "threads", "1 to 256"),
+        (format!("{MINIMAL}log_level: loud\n"), "log_level", "one of"),
+        (
+            MINIMAL.replace("  routes:", "  body_limit: 70000\n  routes:"),
+            "gateway.body_limit",
+            "65536",
+        ),
+        (
+            MINIMAL.replace("[\"https://example.com\"]", "[]"),
+            "gateway.rp.origins",
+            "at least one",
+        ),
+        (
+            MINIMAL.replace("dialect: webauthn", "dialect: uaf"),
+            "gateway.uaf.app_id",
+            "uaf routes",
+        ),
+        (
+            format!("{MINIMAL}trust_anchors: [{{path: missing.pem}}]\n"),
+            "trust_anchors[0].path",
+            "cannot read",
+        ),
+        (
+            "threads: 2\n".to_owned(),
+            "(file)",
+            "missing field `upstream`",
+        ),
+        (
+            "upstream: [\"127.0.0.1:1\"]\ngateway: {}\n".to_owned(),
+            "gateway",
+            "missing field `rp`",
+        ),
+    ];
+    for (yaml, key, problem) in cases {
+        let (k, p) = error_for(&yaml);
+        assert_eq!(k, key, "{yaml}");
+        assert!(p.contains(problem), "{key}: {p}");
+    }
+}
+
+#[test]
+fn environment_overrides_listen_and_upstream() {
+    let d = temp_dir("env");
+    let f = d.join("c.yaml");
+    std::fs::write(&f, MINIMAL).unwrap();
+    let env = |k: &str| match k {
+        "FIDOGATE_LISTEN" => Some("127.0.0.1:9001, 127.0.0.1:9002".to_owned()),
+        "FIDOGATE_UPSTREAM" => Some("127.0.0.1:4000".to_owned()),
+        _ => None,
+    };
+    let loaded = load(&f, &env).unwrap();
+    assert_eq!(loaded.listen.len(), 2);
+    assert_eq!(loaded.upstream[0].port(), 4000);
+    let bad = |k: &str| (k == "FIDOGATE_UPSTREAM").then(|| "nowhere".to_owned());
+    assert_eq!(load(&f, &bad).unwrap_err().key, "upstream[0]");
+}
+
+#[test]
+fn keys_are_generated_once_then_read() {
+    let d = temp_dir("keys");
+    let f = d.join("c.yaml");
+    std::fs::write(&f, MINIMAL).unwrap();
+    let loaded = load(&f, &no_env).unwrap();
+    let (first, origins) = load_keys(&loaded).unwrap();
+    assert!(origins.iter().all(|o| matches!(o, KeyOrigin::Generated(_))));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d.join("fidogate-signing-key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let (second, origins) = load_keys(&loaded).unwrap();
+    assert!(origins.iter().all(|o| matches!(o, KeyOrigin::Read(_))));
+    assert_eq!(first.signer.kid(), second.signer.kid());
+    assert_eq!(first.secret, second.secret);
+    // A damaged key file is an error naming it, not a new key.
+    std::fs::write(d.join("fidogate-signing-key.pem"), "garbage").unwrap();
+    let e = load_keys(&loaded).unwrap_err();
+    assert_eq!(e.key, "signing_key_file");
+}
+
+#[test]
+fn check_config_exit_statuses() {
+    let bin = env!("CARGO_BIN_EXE_fidogate");
+    let ok = Command::new(bin)
+        .args(["check-config", "--config"])
+        .arg(repo().join("config/fidogate.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let d = temp_dir("cli");
+    let f = d.join("bad.yaml");
+    std::fs::write(&f, format!("{MINIMAL}colour: red\n")).unwrap();
+    let bad = Command::new(bin)
+        .args(["check-config", "--config"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("bad.yaml: colour: unknown field"),
+        "{stderr}"
+    );
+    // check-config never writes key files.
+    assert!(!d.join("fidogate-signing-key.pem").exists());
+}
