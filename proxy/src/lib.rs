@@ -2,5 +2,8 @@
 //!
 //! - [`config`]: the configuration file, validated with errors that name
 //!   the file and the key, and the key files generated on first start.
+//! - [`module`]: the engine as a Pingora `ProxyHttp`.
 
 pub mod config;
+pub mod module;
+mod subrequest;

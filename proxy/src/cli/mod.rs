@@ -2,6 +2,7 @@
 
 mod check_config;
 mod roots;
+mod run;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +31,8 @@ enum Command {
     /// Verify one registration offline and print the result as JSON.
     #[command(subcommand)]
     Verify(verify::VerifyCommand),
+    /// Run the gateway.
+    Run(run::Run),
     /// Validate a configuration file without starting.
     CheckConfig(check_config::CheckConfig),
 }
@@ -50,5 +53,6 @@ pub(crate) fn run() -> ExitCode {
     match cli.command {
         Command::Verify(cmd) => verify::run(cmd),
         Command::CheckConfig(cmd) => check_config::run(&cmd),
+        Command::Run(cmd) => run::run(&cmd),
     }
 }

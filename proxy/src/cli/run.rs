@@ -1,0 +1,76 @@
+//! `fidogate run --config FILE`: the gateway.
+
+use super::EXIT_USAGE;
+use clap::Args;
+use fidogate_core::gateway::{Gateway, MokaChallengeStore};
+use fidogate_proxy::config::{KeyOrigin, load, load_keys};
+use fidogate_proxy::module::FidogateProxy;
+use pingora::server::Server;
+use pingora::server::configuration::ServerConf;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub(crate) struct Run {
+    /// The configuration file.
+    #[arg(long, default_value = "config/fidogate.yaml")]
+    config: PathBuf,
+}
+
+pub(crate) fn run(cmd: &Run) -> ExitCode {
+    let loaded = match load(&cmd.config, &|k| std::env::var(k).ok()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("fidogate: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| loaded.file.log_level.clone());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .init();
+    let (keys, origins) = match load_keys(&loaded) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("fidogate: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    for origin in &origins {
+        if let KeyOrigin::Generated(path) = origin {
+            tracing::warn!(path = %path.display(), "no key file: generated one and saved it; keep it, the app trusts its public key");
+        }
+    }
+    let file = &loaded.file;
+    let store = Arc::new(MokaChallengeStore::new(file.gateway.challenge_capacity));
+    let gateway = match Gateway::new(file.gateway.clone(), keys, loaded.anchors.clone(), store) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("fidogate: {}: gateway.{e}", cmd.config.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let conf = ServerConf {
+        threads: file.threads,
+        grace_period_seconds: Some(file.grace_period_secs),
+        graceful_shutdown_timeout_seconds: Some(file.grace_period_secs),
+        ..ServerConf::default()
+    };
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+    server.bootstrap();
+    let proxy = FidogateProxy::new(
+        gateway,
+        loaded.upstream.clone(),
+        file.healthz_path.clone(),
+        Duration::from_secs(file.body_read_timeout_secs),
+    );
+    let mut service = pingora::proxy::http_proxy_service(&server.configuration, proxy);
+    for addr in &loaded.listen {
+        service.add_tcp(&addr.to_string());
+    }
+    server.add_service(service);
+    tracing::info!(listen = ?file.listen, upstream = ?file.upstream, routes = file.gateway.routes.len(), "fidogate gateway starting");
+    server.run_forever()
+}
