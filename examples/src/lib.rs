@@ -14,6 +14,9 @@
 //! curl -si -XPOST localhost:3000/attestation/result -H 'Fidogate-Credential: forged' -d '{}'
 //! ```
 
+pub mod demo;
+pub mod http;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
