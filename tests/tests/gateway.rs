@@ -466,3 +466,83 @@ fn app_down_is_502_in_the_dialect_shape() {
     assert_eq!(health.status, 200);
     let _ = r.headers;
 }
+
+// ------------------------------------------------------------ passkey-rs
+
+/// A user who is always there and always verified.
+struct PresentUser;
+
+#[async_trait::async_trait]
+impl passkey_authenticator::UserValidationMethod for PresentUser {
+    type PasskeyItem = passkey_types::Passkey;
+
+    async fn check_user<'a>(
+        &self,
+        _hint: passkey_authenticator::UiHint<'a, passkey_types::Passkey>,
+        presence: bool,
+        verification: bool,
+    ) -> Result<passkey_authenticator::UserCheck, passkey_types::ctap2::Ctap2Error> {
+        Ok(passkey_authenticator::UserCheck {
+            presence,
+            verification,
+        })
+    }
+
+    fn is_presence_enabled(&self) -> bool {
+        true
+    }
+
+    fn is_verification_enabled(&self) -> Option<bool> {
+        Some(true)
+    }
+}
+
+/// 1Password's passkey-rs (a client and authenticator written by others)
+/// registers through the gateway from the options the gateway issued.
+#[test]
+fn passkey_rs_client_registers_through_the_gateway() {
+    let (app, log) = start_app();
+    let gw = start_gateway(app);
+    let options = post(
+        &gw,
+        "/attestation/options",
+        &json!({"username": "hana", "displayName": "Hana"}),
+    )
+    .json();
+    let public_key: passkey_types::webauthn::PublicKeyCredentialCreationOptions =
+        serde_json::from_value(options.clone()).unwrap_or_else(|e| panic!("{e}: {options}"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let created = rt.block_on(async {
+        let authenticator = passkey_authenticator::Authenticator::new(
+            passkey_types::ctap2::Aaguid::new_empty(),
+            passkey_authenticator::MemoryStore::new(),
+            PresentUser,
+            passkey_crypto::AvailableBackend,
+        );
+        let mut client = passkey_client::Client::new(authenticator).allows_insecure_localhost(true);
+        let origin = url::Url::parse(ORIGIN).unwrap();
+        client
+            .register(
+                &origin,
+                passkey_types::webauthn::CredentialCreationOptions { public_key },
+                None,
+            )
+            .await
+            .unwrap_or_else(|e| panic!("passkey-rs refused the options: {e:?}"))
+    });
+    let credential = serde_json::to_value(&created).unwrap();
+    let r = post(&gw, "/attestation/result", &credential);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let seen = seen_at(&log, "/attestation/result");
+    let claims = verified(&gw, &seen[0]);
+    assert_eq!(claims.username.as_deref(), Some("hana"));
+    assert_eq!(
+        claims.credentials[0].id,
+        credential["rawId"].as_str().unwrap()
+    );
+    // The same registration again is a replay.
+    assert_eq!(post(&gw, "/attestation/result", &credential).status, 403);
+}
