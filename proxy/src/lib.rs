@@ -3,7 +3,9 @@
 //! - [`config`]: the configuration file, validated with errors that name
 //!   the file and the key, and the key files generated on first start.
 //! - [`module`]: the engine as a Pingora `ProxyHttp`.
+//! - [`hygiene`]: header hygiene as a Pingora `HttpModule`.
 
 pub mod config;
+pub mod hygiene;
 pub mod module;
 mod subrequest;
