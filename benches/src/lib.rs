@@ -1,0 +1,1 @@
+//! fidogate's benchmarks; see `benches/verify.rs` (`cargo bench -p fidogate-bench`).
