@@ -60,8 +60,15 @@ impl Check {
 }
 
 /// The certificate signatures of `chain` (leaf first), the last one
-/// checked with `root`'s key.
+/// checked with `root`'s key. As `trust::verify_chain` does, the walk ends
+/// at a certificate that is the anchor itself: its self-signature is not
+/// checked.
 fn chain_checks(chain: &[Vec<u8>], root: &Issued) -> Vec<Check> {
+    let end = chain
+        .iter()
+        .position(|c| *c == root.der)
+        .unwrap_or(chain.len());
+    let chain = &chain[..end];
     let root_cert = Cert::parse(&root.der, 0).unwrap();
     let mut keys: Vec<PublicKey> = chain
         .iter()
