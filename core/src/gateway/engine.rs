@@ -4,7 +4,7 @@ use super::challenge::{ChallengeContext, ChallengeStore};
 use super::config::{ChallengeSource, ConfigError, Dialect, GatewayConfig, RouteConfig};
 use super::dialect::{self, Failure, Verifier, dfns, uaf, webauthn};
 use super::reply::{Refusal, Reply};
-use super::route::{PathTemplate, normalize};
+use super::route::{PathTemplate, RequestPath};
 use super::token::{CredentialClaims, TokenSigner, jwks_json};
 use crate::b64;
 use crate::error::ErrorClass;
@@ -169,7 +169,7 @@ struct Inner {
     config: GatewayConfig,
     header_name: HeaderName,
     header_key: String,
-    jwks_path: Vec<String>,
+    jwks_path: PathTemplate,
     jwks: Vec<u8>,
     routes: Vec<Route>,
     signer: TokenSigner,
@@ -194,18 +194,25 @@ impl std::fmt::Debug for Gateway {
     }
 }
 
-/// A header name compared the way proxies and CGI-style servers may fold
-/// it: case-insensitive, `_` read as `-`.
+/// A header name's byte as proxies and CGI-style servers may fold it:
+/// case-insensitive, `_` read as `-`.
+fn fold(b: u8) -> u8 {
+    if b == b'_' {
+        b'-'
+    } else {
+        b.to_ascii_lowercase()
+    }
+}
+
+/// `name` folded (the configured header's comparison key).
 fn header_key(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c == '_' {
-                '-'
-            } else {
-                c.to_ascii_lowercase()
-            }
-        })
-        .collect()
+    name.bytes().map(|b| char::from(fold(b))).collect()
+}
+
+/// Whether `name` folds to `key`, without allocating (it runs on every
+/// header of every request).
+fn folds_to(name: &str, key: &str) -> bool {
+    name.len() == key.len() && name.bytes().zip(key.bytes()).all(|(n, k)| fold(n) == k)
 }
 
 impl Gateway {
@@ -220,8 +227,9 @@ impl Gateway {
             .map_err(|_| ConfigError::new("header_name", "not a valid HTTP header name"))?;
         let jwks_path = PathTemplate::parse(&config.jwks_path)
             .ok()
-            .and_then(|_| normalize(&config.jwks_path))
-            .ok_or_else(|| ConfigError::new("jwks_path", "not a valid path"))?;
+            // A parameter is the only place a template may hold a brace.
+            .filter(|t| !t.as_str().contains('{'))
+            .ok_or_else(|| ConfigError::new("jwks_path", "not a valid path without parameters"))?;
         if config.body_limit == 0 || config.body_limit > 64 * 1024 * 1024 {
             return Err(ConfigError::new("body_limit", "must be 1 byte to 64 MiB"));
         }
@@ -277,12 +285,10 @@ impl Gateway {
             let options = endpoint("options", &r.options, r.dialect.default_options_path())?;
             let result = endpoint("result", &r.result, r.dialect.default_result_path())?;
             for (which, (_, t)) in [("options", &options), ("result", &result)] {
-                let clash = routes.iter().any(|o| {
-                    [&o.options.1, &o.result.1]
-                        .iter()
-                        .any(|ot| normalize(ot.as_str()) == normalize(t.as_str()))
-                }) || (which == "result"
-                    && normalize(options.1.as_str()) == normalize(t.as_str()));
+                let clash = routes
+                    .iter()
+                    .any(|o| o.options.1.same_shape(t) || o.result.1.same_shape(t))
+                    || (which == "result" && options.1.same_shape(t));
                 if clash {
                     return Err(ConfigError::new(
                         at(&format!("{which}.path")),
@@ -391,22 +397,23 @@ impl Gateway {
     /// verified-credential header: the same name in any case, or with `_`
     /// for `-`. Remove them all from every request, intercepted or not.
     pub fn spoofed_headers(&self, headers: &HeaderMap) -> Vec<HeaderName> {
-        let mut found: Vec<HeaderName> = headers
+        // `keys()` yields each name once; an empty result does not allocate.
+        headers
             .keys()
-            .filter(|k| header_key(k.as_str()) == self.inner.header_key)
+            .filter(|k| folds_to(k.as_str(), &self.inner.header_key))
             .cloned()
-            .collect();
-        found.dedup();
-        found
+            .collect()
     }
 
     /// The decision on a request head. `path` is the request target's path
     /// (a query is ignored).
     pub fn on_request(&self, method: &Method, path: &str, headers: &HeaderMap) -> RequestAction {
-        let Some(segments) = normalize(path) else {
+        let Some(path) = RequestPath::new(path) else {
             return RequestAction::PassThrough;
         };
-        if (method == Method::GET || method == Method::HEAD) && segments == self.inner.jwks_path {
+        if (method == Method::GET || method == Method::HEAD)
+            && self.inner.jwks_path.matches(&path).is_some()
+        {
             return RequestAction::Respond(Reply {
                 status: StatusCode::OK,
                 body: self.inner.jwks.clone(),
@@ -418,7 +425,7 @@ impl Gateway {
                 (Endpoint::Options, &route.options),
                 (Endpoint::Result, &route.result),
             ] {
-                let Some(params) = template.matches(&segments) else {
+                let Some(params) = template.matches(&path) else {
                     continue;
                 };
                 let dialect = route.config.dialect;

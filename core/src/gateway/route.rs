@@ -70,28 +70,94 @@ impl PathTemplate {
             .any(|s| matches!(s, Segment::Param(p) if p == name))
     }
 
-    /// Matches normalised segments; on a match, the parameters.
-    pub fn matches(&self, path: &[String]) -> Option<Vec<(String, String)>> {
-        if path.len() != self.segments.len() {
+    /// Whether two templates match the same paths (parameter names aside).
+    pub fn same_shape(&self, other: &Self) -> bool {
+        self.segments.len() == other.segments.len()
+            && self
+                .segments
+                .iter()
+                .zip(&other.segments)
+                .all(|pair| match pair {
+                    (Segment::Literal(a), Segment::Literal(b)) => a == b,
+                    (Segment::Param(_), Segment::Param(_)) => true,
+                    _ => false,
+                })
+    }
+
+    /// Matches a request path; on a match, the parameters. Allocates only
+    /// on a match with parameters.
+    pub fn matches(&self, path: &RequestPath<'_>) -> Option<Vec<(String, String)>> {
+        let segments = path.segments();
+        if segments.clone().count() != self.segments.len() {
             return None;
         }
-        let mut params = Vec::new();
-        for (template, seg) in self.segments.iter().zip(path) {
-            match template {
-                Segment::Literal(lit) => {
-                    if !lit.eq_ignore_ascii_case(seg) {
-                        return None;
-                    }
-                }
-                Segment::Param(name) => {
-                    if seg.is_empty() {
-                        return None;
-                    }
-                    params.push((name.clone(), seg.clone()));
-                }
-            }
+        let pairs = self.segments.iter().zip(segments);
+        let fits = pairs.clone().all(|(template, seg)| match template {
+            Segment::Literal(lit) => lit.eq_ignore_ascii_case(seg),
+            Segment::Param(_) => !seg.is_empty(),
+        });
+        fits.then(|| {
+            pairs
+                .filter_map(|(template, seg)| match template {
+                    Segment::Param(name) => Some((name.clone(), seg.to_owned())),
+                    Segment::Literal(_) => None,
+                })
+                .collect()
+        })
+    }
+}
+
+/// A request path as read for matching: borrowed as sent when nothing in
+/// it needs normalising (the common case, so pass-through requests cost no
+/// allocation), otherwise [`normalize`]d.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestPath<'a>(Repr<'a>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Repr<'a> {
+    /// The path after its leading `/`: segments non-empty, no `.` or `..`,
+    /// no `%` escapes, no `;` parameters.
+    Plain(&'a str),
+    Normalized(Vec<String>),
+}
+
+impl<'a> RequestPath<'a> {
+    /// Reads `path` (a query or fragment is ignored); `None` when it is too
+    /// deep to match any template.
+    pub fn new(path: &'a str) -> Option<Self> {
+        let bare = path.split(['?', '#']).next().unwrap_or_default();
+        if let Some(rest) = bare.strip_prefix('/')
+            && !rest.contains(['%', ';'])
+            && (rest.is_empty() || rest.split('/').all(|s| !matches!(s, "" | "." | "..")))
+        {
+            return Some(Self(Repr::Plain(rest)));
         }
-        Some(params)
+        normalize(bare).map(|segments| Self(Repr::Normalized(segments)))
+    }
+
+    fn segments(&self) -> Segments<'_> {
+        match &self.0 {
+            Repr::Plain("") => Segments::Plain(None),
+            Repr::Plain(rest) => Segments::Plain(Some(rest.split('/'))),
+            Repr::Normalized(v) => Segments::Normalized(v.iter()),
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Segments<'a> {
+    Plain(Option<std::str::Split<'a, char>>),
+    Normalized(std::slice::Iter<'a, String>),
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        match self {
+            Self::Plain(split) => split.as_mut()?.next(),
+            Self::Normalized(it) => it.next().map(String::as_str),
+        }
     }
 }
 
@@ -147,7 +213,7 @@ mod tests {
     fn m(template: &str, path: &str) -> Option<Vec<(String, String)>> {
         PathTemplate::parse(template)
             .unwrap()
-            .matches(&normalize(path).unwrap())
+            .matches(&RequestPath::new(path).unwrap())
     }
 
     #[test]
@@ -187,6 +253,40 @@ mod tests {
                 "{spelling}"
             );
         }
+    }
+
+    #[test]
+    fn plain_paths_are_borrowed_and_match_as_normalised_ones() {
+        let t = PathTemplate::parse("/regRequest/{username}").unwrap();
+        let root = PathTemplate::parse("/").unwrap();
+        for p in [
+            "/regRequest/bob",
+            "/regrequest/bob?x=1",
+            "/",
+            "/regRequest",
+            "/a/b/c",
+        ] {
+            let plain = RequestPath::new(p).unwrap();
+            assert!(matches!(plain.0, Repr::Plain(_)), "{p}");
+            let normalized = RequestPath(Repr::Normalized(normalize(p).unwrap()));
+            assert_eq!(t.matches(&plain), t.matches(&normalized), "{p}");
+            assert_eq!(root.matches(&plain), root.matches(&normalized), "{p}");
+        }
+        for p in ["/a//b", "/a/./b", "/a/%62", "/a;x", "/a/", "relative"] {
+            assert!(
+                matches!(RequestPath::new(p).unwrap().0, Repr::Normalized(_)),
+                "{p}"
+            );
+        }
+        assert_eq!(root.matches(&RequestPath::new("/").unwrap()), Some(vec![]));
+    }
+
+    #[test]
+    fn same_shape_ignores_case_and_parameter_names() {
+        let t = |s| PathTemplate::parse(s).unwrap();
+        assert!(t("/a/{x}").same_shape(&t("/A/{y}/")));
+        assert!(!t("/a/{x}").same_shape(&t("/a/b")));
+        assert!(!t("/a").same_shape(&t("/a/b")));
     }
 
     #[test]
