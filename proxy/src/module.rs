@@ -252,19 +252,19 @@ impl ProxyHttp for FidogateProxy {
         for name in self.gateway.spoofed_headers(&session.req_header().headers) {
             let _ = session.req_header_mut().remove_header(&name);
         }
-        let (method, path) = {
+        // Decide on the head as it is borrowed: nothing is copied for
+        // pass-through requests.
+        let action = {
             let h = session.req_header();
-            (h.method.clone(), h.uri.path().to_owned())
+            let health = h.method == http::Method::GET && h.uri.path() == self.healthz;
+            (!health).then(|| self.gateway.on_request(&h.method, h.uri.path(), &h.headers))
         };
-        if method == http::Method::GET && path == self.healthz {
+        let Some(action) = action else {
             let reply = Reply::ok(&serde_json::json!({"status": "ok"}));
             ctx.decision = "health";
             write_reply(session, &reply, true).await?;
             return Ok(true);
-        }
-        let action = self
-            .gateway
-            .on_request(&method, &path, &session.req_header().headers);
+        };
         let intercept = match action {
             RequestAction::PassThrough => return Ok(false),
             RequestAction::Respond(reply) => return self.answer(session, ctx, &reply, true).await,
@@ -314,9 +314,8 @@ impl ProxyHttp for FidogateProxy {
         upstream_request: &mut RequestHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
-        for name in self.gateway.spoofed_headers(&upstream_request.headers) {
-            let _ = upstream_request.remove_header(&name);
-        }
+        // The spoofed copies were removed in `request_filter`, from the
+        // header this one is made from.
         for (name, value) in &ctx.headers {
             upstream_request.insert_header(name.clone(), value.clone())?;
         }
