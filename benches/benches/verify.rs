@@ -108,8 +108,10 @@ fn leaf_key(der: &[u8]) -> PublicKey {
     Cert::parse(der, 0).unwrap().public_key().unwrap()
 }
 
-fn scheme_for_cose(alg: i64) -> SignatureScheme {
-    fidogate_core::webauthn::CoseAlgorithm::from_id(alg)
+/// The scheme of the statement's `alg`.
+fn stmt_scheme(stmt: &[(Value, Value)]) -> SignatureScheme {
+    let alg = text_key(stmt, "alg").unwrap().as_integer().unwrap();
+    fidogate_core::webauthn::CoseAlgorithm::from_id(alg.try_into().unwrap())
         .unwrap()
         .scheme()
 }
@@ -144,27 +146,13 @@ fn webauthn_bound(credential: &serde_json::Value, root: &Issued) -> Vec<Check> {
         }),
         "packed" | "android-key" => checks.push(Check {
             key: leaf_key(&x5c[0]),
-            scheme: scheme_for_cose(
-                text_key(stmt, "alg")
-                    .unwrap()
-                    .as_integer()
-                    .unwrap()
-                    .try_into()
-                    .unwrap(),
-            ),
+            scheme: stmt_scheme(stmt),
             message: signed,
             signature: bytes(&text_key(stmt, "sig").unwrap()),
         }),
         "tpm" => checks.push(Check {
             key: leaf_key(&x5c[0]),
-            scheme: scheme_for_cose(
-                text_key(stmt, "alg")
-                    .unwrap()
-                    .as_integer()
-                    .unwrap()
-                    .try_into()
-                    .unwrap(),
-            ),
+            scheme: stmt_scheme(stmt),
             message: bytes(&text_key(stmt, "certInfo").unwrap()),
             signature: bytes(&text_key(stmt, "sig").unwrap()),
         }),
