@@ -264,6 +264,11 @@ pub fn verify_token(
     leeway: i64,
 ) -> Result<CredentialClaims, TokenError> {
     let malformed = |m: &str| TokenError::Malformed(m.to_owned());
+    // Compact JWS parts are base64url without padding (RFC 7515 §2): one
+    // token, one spelling.
+    if token.contains('=') {
+        return Err(malformed("padding in a compact JWS"));
+    }
     let mut parts = token.split('.');
     let (Some(h), Some(c), Some(s), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -423,6 +428,39 @@ mod tests {
         );
         assert_eq!(s.kid(), b64::encode(&sha256(input.as_bytes())));
         assert_eq!(b64::decode(jwk["x"].as_str().unwrap()).unwrap().len(), 32);
+    }
+
+    #[test]
+    fn every_truncation_and_a_trailing_byte_are_refused() {
+        let s = signer();
+        let token = s.sign(&claims(1000)).unwrap();
+        let jwks = set(&s);
+        let at = UnixTime::from_secs(1010);
+        for cut in 0..token.len() {
+            assert!(
+                verify_token(&token[..cut], &jwks, "gw", "app", at, 0).is_err(),
+                "cut at {cut}"
+            );
+        }
+        for extra in ["A", ".", "=="] {
+            let longer = format!("{token}{extra}");
+            assert!(
+                verify_token(&longer, &jwks, "gw", "app", at, 0).is_err(),
+                "{extra}"
+            );
+        }
+        // A flipped character anywhere is refused too.
+        for i in 0..token.len() {
+            let mut bytes = token.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            let t = String::from_utf8(bytes).unwrap();
+            if t != token {
+                assert!(
+                    verify_token(&t, &jwks, "gw", "app", at, 0).is_err(),
+                    "flip at {i}"
+                );
+            }
+        }
     }
 
     #[test]
