@@ -355,3 +355,144 @@ fn upstream_answers_that_cannot_be_used_are_502() {
         BodyAction::Forward(_)
     ));
 }
+
+/// Issues a challenge on `options` and returns the registration body for
+/// `result`, made by the software authenticators.
+fn registration(g: &Gateway, dialect: Dialect, seed: u64) -> (&'static str, Vec<u8>) {
+    use fidogate_testkit::keycred::{KeyCeremony, KeyClient, fido2_credential};
+    use fidogate_testkit::uaf::{UafAttestationKind, UafAuthenticator, UafCeremony};
+    let (options, result) = match dialect {
+        Dialect::Webauthn => ("/attestation/options", "/attestation/result"),
+        Dialect::Nevis => ("/_app/attestation/options", "/_app/attestation/result"),
+        Dialect::Dfns => ("/auth/registration/init", "/auth/registration"),
+        Dialect::Uaf => ("/regRequest/u", "/regResponse"),
+    };
+    let ix = intercept(g, options);
+    let answer = json_of(&respond(g.on_body(
+        &ix,
+        br#"{"username":"u"}"#,
+        &env(T0, seed as u8),
+    )));
+    let body = match dialect {
+        Dialect::Uaf => {
+            let m = &answer["message"][0];
+            let c = UafCeremony::new(
+                "https://example.com/facets",
+                m["challenge"].as_str().unwrap(),
+                "https://example.com",
+                m["header"]["serverData"].as_str().unwrap(),
+            );
+            UafAuthenticator::new(
+                "ABCD#0001",
+                alg::ES256,
+                seed,
+                UafAttestationKind::BasicSurrogate,
+            )
+            .register(&c)
+        }
+        _ => {
+            let challenge = b64::decode(answer["challenge"].as_str().unwrap()).unwrap();
+            let cred = Authenticator::none(alg::ES256, seed).register(
+                "example.com",
+                "https://example.com",
+                &challenge,
+            );
+            if dialect == Dialect::Dfns {
+                let kc = KeyCeremony::new(&challenge, "https://example.com");
+                json!({
+                    "firstFactorCredential": fido2_credential(&cred),
+                    "recoveryCredential": KeyClient::new(alg::ES256, seed).credential("RecoveryKey", &kc),
+                })
+            } else {
+                cred
+            }
+        }
+    };
+    (result, body.to_string().into_bytes())
+}
+
+#[test]
+fn truncated_or_oversized_registrations_are_refused_without_spending_the_challenge() {
+    let mut c = GatewayConfig::new(
+        rp(),
+        vec![
+            RouteConfig::new("wa", Dialect::Webauthn),
+            RouteConfig::new("nv", Dialect::Nevis),
+            RouteConfig::new("df", Dialect::Dfns),
+            RouteConfig::new("uaf", Dialect::Uaf),
+        ],
+    );
+    c.uaf.app_id = "https://example.com/facets".into();
+    let g = build(c).unwrap();
+    for (seed, dialect) in [
+        (1, Dialect::Webauthn),
+        (2, Dialect::Nevis),
+        (3, Dialect::Dfns),
+        (4, Dialect::Uaf),
+    ] {
+        let (path, body) = registration(&g, dialect, seed);
+        let ix = intercept(&g, path);
+        for cut in 0..body.len() {
+            match g.on_body(&ix, &body[..cut], &env(T0 + 1, 0)) {
+                BodyAction::Respond(r) => assert_eq!(r.status, 400, "{dialect:?} cut at {cut}"),
+                BodyAction::Forward(_) => panic!("{dialect:?}: a body cut at {cut} was forwarded"),
+            }
+        }
+        let mut padded = body.clone();
+        padded.resize(65_537, b' ');
+        assert_eq!(
+            respond(g.on_body(&ix, &padded, &env(T0 + 1, 0))).status,
+            413,
+            "{dialect:?}"
+        );
+        // None of that spent the challenge: the whole body still goes through, once.
+        assert!(
+            matches!(
+                g.on_body(&ix, &body, &env(T0 + 1, 0)),
+                BodyAction::Forward(_)
+            ),
+            "{dialect:?}"
+        );
+        assert_eq!(
+            respond(g.on_body(&ix, &body, &env(T0 + 1, 0))).status,
+            403,
+            "{dialect:?}"
+        );
+    }
+}
+
+#[test]
+fn uaf_entries_naming_different_challenges_are_refused() {
+    use fidogate_testkit::uaf::{UafAttestationKind, UafAuthenticator, UafCeremony};
+    let a = UafAuthenticator::new(
+        "ABCD#0001",
+        alg::ES256,
+        5,
+        UafAttestationKind::BasicSurrogate,
+    );
+    let one = a.register(&UafCeremony::new(
+        "https://example.com/facets",
+        "challenge-one-0123456789",
+        "https://example.com",
+        "sd",
+    ));
+    let two = a.register(&UafCeremony::new(
+        "https://example.com/facets",
+        "challenge-two-0123456789",
+        "https://example.com",
+        "sd",
+    ));
+    let both = Value::Array(
+        [
+            one.as_array().unwrap().clone(),
+            two.as_array().unwrap().clone(),
+        ]
+        .concat(),
+    );
+    let err = fidogate_core::uaf::claimed_challenge(&both).unwrap_err();
+    assert_eq!(err.class(), fidogate_core::ErrorClass::Replay, "{err}");
+    assert_eq!(
+        fidogate_core::uaf::claimed_challenge(&one).unwrap(),
+        "challenge-one-0123456789"
+    );
+}

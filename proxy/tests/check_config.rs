@@ -198,3 +198,26 @@ fn check_config_exit_statuses() {
     // check-config never writes key files.
     assert!(!d.join("fidogate-signing-key.pem").exists());
 }
+
+#[test]
+fn truncated_files_are_errors_naming_the_file_never_panics() {
+    let text = std::fs::read_to_string(repo().join("config/fidogate.yaml")).unwrap();
+    let d = temp_dir("cut");
+    let f = d.join("cut.yaml");
+    let mut refused = 0;
+    let lines: Vec<&str> = text.lines().collect();
+    for n in 0..lines.len() {
+        std::fs::write(&f, lines[..n].join("\n")).unwrap();
+        if let Err(e) = load(&f, &no_env) {
+            assert_eq!(e.file, f.display().to_string());
+            assert!(!e.key.is_empty() && !e.problem.is_empty(), "{e}");
+            refused += 1;
+        }
+    }
+    // Every cut before the first route loses a required key (upstream,
+    // gateway, its rp or routes) and must be refused.
+    assert!(refused > lines.len() / 2, "{refused} of {}", lines.len());
+    // Cut inside a line: a broken flow sequence.
+    std::fs::write(&f, "upstream: [\"127.0.0.1:3000\"").unwrap();
+    assert_eq!(load(&f, &no_env).unwrap_err().key, "upstream");
+}
