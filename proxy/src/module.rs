@@ -17,7 +17,7 @@
 //! - `response_filter` / `response_body_filter`: the cloud authenticator
 //!   dialect's token answer replaces the app's 2xx answer.
 //! - Upstream-issued challenges: the gateway asks the app itself (one
-//!   HTTP/1.1 request to the same upstream) so it can read the challenge
+//!   HTTP/1.1 request to the next upstream) so it can read the challenge
 //!   before the client gets an answer, and answers 502 in the dialect's
 //!   shape if the app's answer has none.
 //! - `fail_to_proxy`: an unreachable app is a 502 in the dialect's shape.

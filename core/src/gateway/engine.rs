@@ -11,7 +11,7 @@ use crate::error::ErrorClass;
 use crate::time::UnixTime;
 use crate::trust::TrustAnchors;
 use crate::uaf::{RegistrationPolicy, ServerDataKey, challenge_from_random};
-use crate::webauthn::{CoseAlgorithm, Policy, RelyingParty, UserVerification};
+use crate::webauthn::{Policy, RelyingParty, UserVerification};
 use hmac::{Hmac, Mac};
 use http::header::CONTENT_LENGTH;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
@@ -731,11 +731,6 @@ impl Gateway {
         input.push(0);
         input.extend_from_slice(username.as_bytes());
         derive(&self.inner.secret, &input)
-    }
-
-    /// The supported credential algorithms, in preference order.
-    pub fn algorithms(&self) -> &[CoseAlgorithm] {
-        &self.inner.verifier.rp.algorithms
     }
 }
 

@@ -75,7 +75,7 @@ pub(in crate::gateway) fn options_request(
     })
 }
 
-pub(in crate::gateway) fn check_username(u: &str) -> Result<(), Failure> {
+fn check_username(u: &str) -> Result<(), Failure> {
     if u.trim().is_empty() || u.len() > MAX_USERNAME_LEN || u.chars().any(char::is_control) {
         return Err(malformed(
             "username must be 1 to 256 bytes, not blank, without control characters",
