@@ -249,30 +249,15 @@ fn scheme_for(
 }
 
 fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    hex::encode(bytes)
 }
 
+/// Hex to bytes, bounded before decoding.
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || s.len() > 2 * MAX_DOCUMENT_LEN {
+    if s.len() > 2 * MAX_DOCUMENT_LEN {
         return None;
     }
-    s.as_bytes()
-        .chunks(2)
-        .map(|pair| match pair {
-            [hi, lo] => {
-                let hi = char::from(*hi).to_digit(16)?;
-                let lo = char::from(*lo).to_digit(16)?;
-                u8::try_from(hi * 16 + lo).ok()
-            }
-            _ => None,
-        })
-        .collect()
+    hex::decode(s).ok()
 }
 
 #[cfg(test)]
