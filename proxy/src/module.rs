@@ -99,7 +99,7 @@ pub fn env() -> Env {
 }
 
 /// Writes an answer of the gateway's.
-async fn write_reply(session: &mut Session, reply: &Reply, keepalive: bool) -> Result<()> {
+async fn write_reply(session: &mut Session, reply: Reply, keepalive: bool) -> Result<()> {
     let mut header = ResponseHeader::build(reply.status, Some(3))?;
     header.insert_header("content-type", Reply::CONTENT_TYPE)?;
     header.insert_header("content-length", reply.body.len().to_string())?;
@@ -110,7 +110,7 @@ async fn write_reply(session: &mut Session, reply: &Reply, keepalive: bool) -> R
         .write_response_header(Box::new(header), false)
         .await?;
     session
-        .write_response_body(Some(Bytes::from(reply.body.clone())), true)
+        .write_response_body(Some(Bytes::from(reply.body)), true)
         .await
 }
 
@@ -152,12 +152,12 @@ impl FidogateProxy {
         &self,
         session: &mut Session,
         ctx: &mut Ctx,
-        reply: &Reply,
+        reply: Reply,
         keepalive: bool,
     ) -> Result<bool> {
         ctx.decision = "respond";
         ctx.status = reply.status.as_u16();
-        ctx.reason = reason_of(reply);
+        ctx.reason = reason_of(&reply);
         write_reply(session, reply, keepalive).await?;
         Ok(true)
     }
@@ -192,11 +192,11 @@ impl FidogateProxy {
                     .on_response(after, status, answer.as_deref(), env)
                 {
                     ResponseAction::Keep => self.relay(session, ctx, head, answer).await,
-                    ResponseAction::Replace(reply) => self.answer(session, ctx, &reply, true).await,
+                    ResponseAction::Replace(reply) => self.answer(session, ctx, reply, true).await,
                 }
             }
             Err(e) => match fail(&format!("the app could not be reached: {e}")) {
-                Some(reply) => self.answer(session, ctx, &reply, true).await,
+                Some(reply) => self.answer(session, ctx, reply, true).await,
                 None => Ok(false),
             },
         }
@@ -214,7 +214,7 @@ impl FidogateProxy {
             let dialect = ctx.intercept.as_ref().map(Intercept::dialect);
             if let Some(d) = dialect {
                 let reply = Reply::refuse(d, Refusal::BadUpstream, "the app's answer is too large");
-                return self.answer(session, ctx, &reply, true).await;
+                return self.answer(session, ctx, reply, true).await;
             }
             return Ok(false);
         };
@@ -262,12 +262,12 @@ impl ProxyHttp for FidogateProxy {
         let Some(action) = action else {
             let reply = Reply::ok(&serde_json::json!({"status": "ok"}));
             ctx.decision = "health";
-            write_reply(session, &reply, true).await?;
+            write_reply(session, reply, true).await?;
             return Ok(true);
         };
         let intercept = match action {
             RequestAction::PassThrough => return Ok(false),
-            RequestAction::Respond(reply) => return self.answer(session, ctx, &reply, true).await,
+            RequestAction::Respond(reply) => return self.answer(session, ctx, reply, true).await,
             RequestAction::ReadBody(intercept) => intercept,
         };
         ctx.intercept = Some(intercept.clone());
@@ -277,7 +277,7 @@ impl ProxyHttp for FidogateProxy {
             BodyRead::TooLarge => {
                 let reply = self.gateway.too_large(&intercept);
                 // The rest of the body was not read: close after answering.
-                return self.answer(session, ctx, &reply, false).await;
+                return self.answer(session, ctx, reply, false).await;
             }
             BodyRead::Failed(why) => {
                 let reply = Reply::refuse(
@@ -285,12 +285,12 @@ impl ProxyHttp for FidogateProxy {
                     Refusal::Verification(fidogate_core::ErrorClass::Malformed),
                     why,
                 );
-                return self.answer(session, ctx, &reply, false).await;
+                return self.answer(session, ctx, reply, false).await;
             }
         };
         let env = env();
         match self.gateway.on_body(&intercept, &body, &env) {
-            BodyAction::Respond(reply) => self.answer(session, ctx, &reply, true).await,
+            BodyAction::Respond(reply) => self.answer(session, ctx, reply, true).await,
             BodyAction::Forward(forward) => {
                 if forward.headers.is_empty()
                     && let Some(after) = &forward.after
@@ -392,9 +392,10 @@ impl ProxyHttp for FidogateProxy {
             "the app could not be reached",
         );
         ctx.reason = "bad_upstream";
-        let _ = write_reply(session, &reply, true).await;
+        let error_code = reply.status.as_u16();
+        let _ = write_reply(session, reply, true).await;
         FailToProxy {
-            error_code: reply.status.as_u16(),
+            error_code,
             can_reuse_downstream: true,
         }
     }
