@@ -298,6 +298,7 @@ fn capture(g: &Gateway, path: &str, answer: Option<&[u8]>, status: u16) -> Respo
         "options requests carry no credential header"
     );
     let after = f.after.unwrap();
+    assert!(after.depends_on_answer_body());
     g.on_response(
         &after,
         StatusCode::from_u16(status).unwrap(),

@@ -292,10 +292,11 @@ impl ProxyHttp for FidogateProxy {
         match self.gateway.on_body(&intercept, &body, &env) {
             BodyAction::Respond(reply) => self.answer(session, ctx, reply, true).await,
             BodyAction::Forward(forward) => {
-                if forward.headers.is_empty()
-                    && let Some(after) = &forward.after
+                if let Some(after) = &forward.after
+                    && after.depends_on_answer_body()
                 {
-                    // An options request with an upstream-issued challenge.
+                    // Pingora sends the answer's head before its body is
+                    // seen: the gateway asks the app itself.
                     return self.fetch_options(session, ctx, after, body, &env).await;
                 }
                 ctx.headers = forward.headers;

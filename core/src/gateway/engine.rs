@@ -146,6 +146,13 @@ impl AfterResponse {
     pub fn wants_body(&self, status: StatusCode) -> bool {
         status.is_success()
     }
+
+    /// Whether the decision depends on the app's whole answer (an
+    /// upstream-issued challenge), so the client may see nothing of it
+    /// before [`Gateway::on_response`]; otherwise only its status matters.
+    pub fn depends_on_answer_body(&self) -> bool {
+        matches!(self.kind, AfterKind::Capture { .. })
+    }
 }
 
 /// The decision on the app's answer.
