@@ -117,7 +117,8 @@ fn stmt_scheme(stmt: &[(Value, Value)]) -> SignatureScheme {
 }
 
 /// The bound of a WebAuthn registration, read from its attestation object.
-fn webauthn_bound(credential: &serde_json::Value, root: &Issued) -> Vec<Check> {
+/// Also says whether the statement carries a certificate chain.
+fn webauthn_bound(credential: &serde_json::Value, root: &Issued) -> (Vec<Check>, bool) {
     let c = RegistrationCredential::from_value(credential).unwrap();
     let att: Value = ciborium::from_reader(c.attestation_object.as_slice()).unwrap();
     let map = att.as_map().unwrap();
@@ -178,24 +179,73 @@ fn webauthn_bound(credential: &serde_json::Value, root: &Issued) -> Vec<Check> {
         other => panic!("no bound for {other}"),
     }
     checks.extend(chain_checks(&x5c, root));
-    checks
+    (checks, !x5c.is_empty())
 }
+
+/// A peer's verification: its error, named, when it refuses.
+type PeerVerify = Box<dyn Fn() -> Result<(), String>>;
 
 struct Case {
     name: &'static str,
     verify: Box<dyn Fn() -> bool>,
     bound: Vec<Check>,
+    /// The same registration verified by webauthn-rs-core, where it
+    /// supports the format.
+    peer: Option<PeerVerify>,
+}
+
+/// webauthn-rs-core set up as an RP that trusts `root` for any device
+/// (as fidogate's global anchor does) when the statement has a chain
+/// (`chained`), and with no CA list for none and self attestation (it
+/// refuses those when given one), expecting [`CHALLENGE`]. Its state
+/// is made through its own API, then given the bench's fixed challenge
+/// through its serialised form, so both verifiers see the same bytes.
+fn peer_verifier(root: &Issued, chained: bool, body: &str) -> PeerVerify {
+    use webauthn_rs_core::WebauthnCore;
+    use webauthn_rs_core::proto::{
+        AttestationCaList, AttestationConveyancePreference, RegisterPublicKeyCredential,
+        RegistrationState,
+    };
+    let core = WebauthnCore::new_unsafe_experts_only(
+        "fidogate bench",
+        RP,
+        vec![ORIGIN.parse().unwrap()],
+        Duration::from_secs(60),
+        None,
+        None,
+    );
+    let builder = core
+        .new_challenge_register_builder(b"bench-user-id", "bench", "Bench")
+        .unwrap()
+        .attestation(AttestationConveyancePreference::Direct);
+    let (_, state) = core.generate_challenge_register(builder).unwrap();
+    let mut state = serde_json::to_value(&state).unwrap();
+    state["challenge"] = fidogate_testkit::b64u(CHALLENGE).into();
+    let state: RegistrationState = serde_json::from_value(state).unwrap();
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        fidogate_core::b64::encode_std(&root.der)
+    );
+    let cas = chained.then(|| AttestationCaList::try_from(pem.as_bytes()).unwrap());
+    let body = body.to_owned();
+    Box::new(move || {
+        let reg: RegisterPublicKeyCredential = serde_json::from_str(&body).unwrap();
+        core.register_credential(&reg, &state, cas.as_ref())
+            .map(drop)
+            .map_err(|e| format!("{e:?}"))
+    })
 }
 
 fn webauthn_case(name: &'static str, authn: Authenticator, root: &Issued) -> Case {
     let json = authn.register(RP, ORIGIN, CHALLENGE);
-    let bound = webauthn_bound(&json, root);
+    let (bound, chained) = webauthn_bound(&json, root);
     let mut anchors = TrustAnchors::new();
     anchors.add_global(TrustAnchor::from_der(root.der.clone(), "root").unwrap());
     let rp = RelyingParty::new(RP, ORIGIN);
     let policy = Policy::default();
     // Parsing the JSON is part of the work the gateway does per request.
     let body = json.to_string();
+    let peer = peer_verifier(root, chained, &body);
     Case {
         name,
         verify: Box::new(move || {
@@ -203,6 +253,7 @@ fn webauthn_case(name: &'static str, authn: Authenticator, root: &Issued) -> Cas
             verify_registration(&c, CHALLENGE, &rp, &anchors, &policy, NOW).is_ok()
         }),
         bound,
+        peer: Some(peer),
     }
 }
 
@@ -312,6 +363,7 @@ fn cases() -> Vec<Case> {
                 .is_ok()
         }),
         bound,
+        peer: None,
     });
 
     // A key credential (P-256): one signature.
@@ -344,6 +396,7 @@ fn cases() -> Vec<Case> {
             message: fidogate_core::keycred::signed_payload(&cd_bytes, pem).into_bytes(),
             signature,
         }],
+        peer: None,
     });
     out
 }
@@ -363,11 +416,28 @@ fn bench(c: &mut Criterion) {
             "{}: a bound check fails",
             case.name
         );
+        // The peer must accept what fidogate accepts, or its figure would
+        // be the cost of a refusal. A format it refuses is left out, named.
+        let peer = case.peer.as_ref().filter(|p| match p() {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!(
+                    "{}: webauthn-rs-core refuses this registration ({e}); no peer figure",
+                    case.name
+                );
+                false
+            }
+        });
         let mut group = c.benchmark_group(format!("{backend}/{}", case.name));
         group.bench_function("verify", |b| b.iter(|| black_box((case.verify)())));
         if !case.bound.is_empty() {
             group.bench_function(format!("bound-{}-signatures", case.bound.len()), |b| {
                 b.iter(|| black_box(case.bound.iter().all(Check::run)))
+            });
+        }
+        if let Some(peer) = peer {
+            group.bench_function("peer-webauthn-rs-core", |b| {
+                b.iter(|| black_box(peer().is_ok()))
             });
         }
         group.finish();

@@ -5,6 +5,34 @@ use aws_lc_rs::signature::{self as sig, ParsedPublicKey};
 
 pub(super) const NAME: &str = "aws-lc";
 
+pub(super) struct P256Signer {
+    key: sig::EcdsaKeyPair,
+    rng: aws_lc_rs::rand::SystemRandom,
+}
+
+impl P256Signer {
+    pub(super) fn from_pkcs8_der(der: &[u8]) -> Result<Self, CryptoError> {
+        let key = sig::EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, der)
+            .map_err(|e| CryptoError::Signing(format!("not a P-256 PKCS#8 private key: {e}")))?;
+        Ok(Self {
+            key,
+            rng: aws_lc_rs::rand::SystemRandom::new(),
+        })
+    }
+
+    pub(super) fn public_point(&self) -> Vec<u8> {
+        use sig::KeyPair as _;
+        self.key.public_key().as_ref().to_vec()
+    }
+
+    pub(super) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.key
+            .sign(&self.rng, message)
+            .map(|s| s.as_ref().to_vec())
+            .map_err(|e| CryptoError::Signing(e.to_string()))
+    }
+}
+
 pub(super) fn verify(
     key: &PublicKey,
     scheme: SignatureScheme,

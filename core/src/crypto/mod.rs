@@ -250,6 +250,37 @@ pub enum CryptoError {
     /// The signature does not verify.
     #[error("signature does not verify")]
     BadSignature,
+    /// A private key could not be used, or signing failed.
+    #[error("signing: {0}")]
+    Signing(String),
+}
+
+/// An ECDSA P-256 private key signing with SHA-256 (ES256), parsed once
+/// and kept ready: the gateway signs one header per registration.
+/// Signatures are in the fixed `r || s` form (64 bytes) JWS uses.
+pub struct P256Signer(backend::P256Signer);
+
+impl fmt::Debug for P256Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("P256Signer")
+    }
+}
+
+impl P256Signer {
+    /// From a PKCS#8 DER P-256 private key.
+    pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, CryptoError> {
+        backend::P256Signer::from_pkcs8_der(der).map(Self)
+    }
+
+    /// The public key, SEC1 uncompressed (`04 || x || y`, 65 bytes).
+    pub fn public_point(&self) -> Vec<u8> {
+        self.0.public_point()
+    }
+
+    /// Signs `message` (hashed with SHA-256): `r || s`, 64 bytes.
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.0.sign(message)
+    }
 }
 
 /// Verifies `signature` over `message` with `key` under `scheme`.

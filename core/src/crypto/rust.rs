@@ -5,6 +5,31 @@ use signature::hazmat::PrehashVerifier;
 
 pub(super) const NAME: &str = "rust-crypto";
 
+pub(super) struct P256Signer(p256::ecdsa::SigningKey);
+
+impl P256Signer {
+    pub(super) fn from_pkcs8_der(der: &[u8]) -> Result<Self, CryptoError> {
+        use p256::pkcs8::DecodePrivateKey as _;
+        p256::ecdsa::SigningKey::from_pkcs8_der(der)
+            .map(Self)
+            .map_err(|e| CryptoError::Signing(format!("not a P-256 PKCS#8 private key: {e}")))
+    }
+
+    pub(super) fn public_point(&self) -> Vec<u8> {
+        self.0
+            .verifying_key()
+            .to_encoded_point(false)
+            .as_bytes()
+            .to_vec()
+    }
+
+    pub(super) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let signature: p256::ecdsa::Signature = signature::Signer::try_sign(&self.0, message)
+            .map_err(|e| CryptoError::Signing(e.to_string()))?;
+        Ok(signature.to_bytes().to_vec())
+    }
+}
+
 pub(super) fn verify(
     key: &PublicKey,
     scheme: SignatureScheme,

@@ -171,3 +171,35 @@ fn invalid_keys_are_named() {
     );
     assert!(PublicKey::ec(Curve::P256, &[0; 31], &[0; 32]).is_err());
 }
+
+#[test]
+fn p256_signer_signs_what_verify_accepts_and_refuses_other_keys() {
+    let k = SigningKey::generate(alg::ES256, 40);
+    let signer = P256Signer::from_pkcs8_der(&k.pkcs8_der()).unwrap();
+    assert_eq!(signer.public_point(), k.ec_point());
+    let sig = signer.sign(b"header.claims").unwrap();
+    assert_eq!(sig.len(), 64);
+    let scheme = SignatureScheme::EcdsaFixed(Hash::Sha256);
+    assert_eq!(verify(&pk(&k), scheme, b"header.claims", &sig), Ok(()));
+    assert_eq!(
+        verify(&pk(&k), scheme, b"header.claimz", &sig),
+        Err(CryptoError::BadSignature)
+    );
+    for other in [alg::ES384, alg::EDDSA, alg::RS256] {
+        let der = SigningKey::generate(other, 41).pkcs8_der();
+        assert!(
+            matches!(
+                P256Signer::from_pkcs8_der(&der),
+                Err(CryptoError::Signing(_))
+            ),
+            "alg {other}"
+        );
+    }
+    let der = k.pkcs8_der();
+    for cut in [0, 1, der.len() / 2, der.len() - 1] {
+        assert!(
+            P256Signer::from_pkcs8_der(&der[..cut]).is_err(),
+            "cut {cut}"
+        );
+    }
+}

@@ -150,7 +150,7 @@ pub trait ChallengeStore: Send + Sync {
 /// entries go first when full), entries dropped after their TTL.
 #[derive(Debug, Clone)]
 pub struct MokaChallengeStore {
-    cache: moka::sync::Cache<Box<[u8]>, Arc<ChallengeContext>>,
+    cache: moka::sync::Cache<Box<[u8]>, Arc<ChallengeContext>, foldhash::fast::RandomState>,
 }
 
 struct PerEntryTtl;
@@ -178,7 +178,9 @@ impl MokaChallengeStore {
                 // admitted, even when the store is full.
                 .eviction_policy(EvictionPolicy::lru())
                 .expire_after(PerEntryTtl)
-                .build(),
+                // A keyed hash seeded per process (as the default SipHash
+                // is), at a fraction of SipHash's cost per key.
+                .build_with_hasher(foldhash::fast::RandomState::default()),
         }
     }
 

@@ -1,18 +1,20 @@
 //! The verified-credential header: a compact JWS (ES256) the gateway signs
 //! and the upstream verifies with the gateway's JWKS.
 //!
-//! Signing and verification go through jsonwebtoken's crypto provider
-//! chosen by this crate's features (aws-lc when enabled, else RustCrypto),
-//! named explicitly so no process-wide default is needed.
+//! Signing goes through the crate's crypto seam with the key parsed once;
+//! verification through jsonwebtoken's crypto provider chosen by this
+//! crate's features (aws-lc when enabled, else RustCrypto), named
+//! explicitly so no process-wide default is needed.
 
 use crate::b64;
-use crate::crypto::sha256;
+use crate::crypto::{P256Signer, sha256};
 use crate::time::UnixTime;
 use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, DecodingKey, Header};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::sync::Arc;
 
 /// Why a token could not be made or was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,10 +55,12 @@ fn provider() -> &'static CryptoProvider {
     &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER
 }
 
-/// The gateway's signing key (ECDSA P-256, ES256) and its key ID.
+/// The gateway's signing key (ECDSA P-256, ES256) and its key ID. The
+/// key is parsed once (through the crypto seam, the verifier's backend)
+/// and shared by clones.
 #[derive(Clone)]
 pub struct TokenSigner {
-    key: EncodingKey,
+    key: Arc<P256Signer>,
     kid: String,
     x: String,
     y: String,
@@ -74,18 +78,17 @@ impl TokenSigner {
     /// From a PKCS#8 DER P-256 private key. The key ID is the key's
     /// RFC 7638 JWK thumbprint (base64url SHA-256).
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, TokenError> {
-        let (curve, x, y) =
-            (provider().key_utils.ec_pub_components_from_private_key)(der, Algorithm::ES256)
-                .map_err(|e| TokenError::Key(e.to_string()))?;
-        if curve != jsonwebtoken::jwk::EllipticCurve::P256 {
+        let key = P256Signer::from_pkcs8_der(der).map_err(|e| TokenError::Key(e.to_string()))?;
+        let point = key.public_point();
+        let (Some(x), Some(y)) = (point.get(1..33), point.get(33..65)) else {
             return Err(TokenError::Key("not a P-256 key".to_owned()));
-        }
-        let (x, y) = (b64::encode(&x), b64::encode(&y));
+        };
+        let (x, y) = (b64::encode(x), b64::encode(y));
         // RFC 7638 §3.2: the required members, lexicographic order, no spaces.
         let thumbprint_input = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
         let kid = b64::encode(&sha256(thumbprint_input.as_bytes()));
         let signer = Self {
-            key: EncodingKey::from_ec_der(der),
+            key: Arc::new(key),
             kid,
             x,
             y,
@@ -133,10 +136,8 @@ impl TokenSigner {
     }
 
     fn sign_bytes(&self, message: &[u8]) -> Result<Vec<u8>, TokenError> {
-        let signer = (provider().signer_factory)(&Algorithm::ES256, &self.key)
-            .map_err(|e| TokenError::Key(e.to_string()))?;
-        signer
-            .try_sign(message)
+        self.key
+            .sign(message)
             .map_err(|e| TokenError::Sign(e.to_string()))
     }
 
