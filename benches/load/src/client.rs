@@ -1,0 +1,306 @@
+//! The load generator: keep-alive HTTP/1.1 connections to 127.0.0.1, a
+//! bounded number of requests in a bounded time, latency in an HDR
+//! histogram, and the CPU time of the process under test and of this one
+//! over the measured window.
+
+use crate::procfs;
+use crate::roles::registration;
+use crate::{OPTIONS, PASS, RESULT, Res};
+use bytes::Bytes;
+use fidogate_testkit::keys::alg;
+use fidogate_testkit::webauthn::{Authenticator, attestation_root};
+use hdrhistogram::Histogram;
+use http::{Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// What each connection does in a loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Workload {
+    /// GET `/pass`.
+    Get,
+    /// POST `/pass` with a 1 KiB JSON body.
+    Post,
+    /// A registration: options, the authenticator signs, result.
+    Register,
+}
+
+impl Workload {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Get => "get",
+            Self::Post => "post",
+            Self::Register => "register",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Res<Self> {
+        match s {
+            "get" => Ok(Self::Get),
+            "post" => Ok(Self::Post),
+            "register" => Ok(Self::Register),
+            other => Err(format!("workload {other:?}: get, post or register")),
+        }
+    }
+}
+
+/// One run's settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Load {
+    pub(crate) target: SocketAddr,
+    pub(crate) workload: Workload,
+    pub(crate) connections: usize,
+    pub(crate) warmup: Duration,
+    pub(crate) duration: Duration,
+    pub(crate) max_requests: u64,
+    /// The process under test, whose CPU time is read over the window.
+    pub(crate) server_pid: u32,
+}
+
+/// One run's figures (a "request" is a whole registration in the
+/// register workload).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Outcome {
+    pub(crate) requests: u64,
+    pub(crate) errors: u64,
+    pub(crate) seconds: f64,
+    pub(crate) p50_us: u64,
+    pub(crate) p99_us: u64,
+    pub(crate) max_us: u64,
+    pub(crate) server_cpu_s: f64,
+    pub(crate) client_cpu_s: f64,
+}
+
+impl Outcome {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "requests": self.requests, "errors": self.errors, "seconds": self.seconds,
+            "p50_us": self.p50_us, "p99_us": self.p99_us, "max_us": self.max_us,
+            "server_cpu_s": self.server_cpu_s, "client_cpu_s": self.client_cpu_s,
+        })
+    }
+
+    pub(crate) fn from_json(v: &serde_json::Value) -> Res<Self> {
+        let u = |k: &str| {
+            v.get(k)
+                .and_then(serde_json::Value::as_u64)
+                .ok_or_else(|| format!("load result: no {k}"))
+        };
+        let f = |k: &str| {
+            v.get(k)
+                .and_then(serde_json::Value::as_f64)
+                .ok_or_else(|| format!("load result: no {k}"))
+        };
+        Ok(Self {
+            requests: u("requests")?,
+            errors: u("errors")?,
+            seconds: f("seconds")?,
+            p50_us: u("p50_us")?,
+            p99_us: u("p99_us")?,
+            max_us: u("max_us")?,
+            server_cpu_s: f("server_cpu_s")?,
+            client_cpu_s: f("client_cpu_s")?,
+        })
+    }
+}
+
+/// A JSON body of about 1 KiB.
+fn post_body() -> Bytes {
+    let items: Vec<String> = (0..20)
+        .map(|i| format!(r#"{{"id":{i},"name":"item-{i:04}","tags":["a","b"]}}"#))
+        .collect();
+    Bytes::from(format!(r#"{{"items":[{}]}}"#, items.join(",")))
+}
+
+struct Shared {
+    load: Load,
+    window: (Instant, Instant),
+    issued: AtomicU64,
+    body: Bytes,
+    authn: Option<Authenticator>,
+}
+
+/// The longest a request (or registration) may take before the run
+/// counts it as an error and drops the connection.
+const UNIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+struct Tally {
+    hist: Histogram<u64>,
+    errors: u64,
+}
+
+fn histogram() -> Res<Histogram<u64>> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).map_err(|e| format!("histogram: {e}"))
+}
+
+async fn send(
+    sender: &mut http1::SendRequest<Full<Bytes>>,
+    target: SocketAddr,
+    method: Method,
+    path: &str,
+    body: Bytes,
+) -> Result<(StatusCode, Bytes), String> {
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(http::header::HOST, target.to_string())
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(body))
+        .map_err(|e| e.to_string())?;
+    sender.ready().await.map_err(|e| e.to_string())?;
+    let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((status, body))
+}
+
+/// One unit of work: a request, or a registration's two.
+async fn unit(
+    sender: &mut http1::SendRequest<Full<Bytes>>,
+    shared: &Shared,
+    n: u64,
+) -> Result<bool, String> {
+    let target = shared.load.target;
+    match shared.load.workload {
+        Workload::Get => {
+            let (s, _) = send(sender, target, Method::GET, PASS, Bytes::new()).await?;
+            Ok(s.is_success())
+        }
+        Workload::Post => {
+            let (s, _) = send(sender, target, Method::POST, PASS, shared.body.clone()).await?;
+            Ok(s.is_success())
+        }
+        Workload::Register => {
+            let authn = shared.authn.as_ref().ok_or("no authenticator")?;
+            let options = format!(
+                r#"{{"username":"user-{n}","displayName":"User {n}","attestation":"direct"}}"#
+            );
+            let (s, answer) =
+                send(sender, target, Method::POST, OPTIONS, Bytes::from(options)).await?;
+            if !s.is_success() {
+                return Ok(false);
+            }
+            let answer: serde_json::Value =
+                serde_json::from_slice(&answer).map_err(|e| format!("options answer: {e}"))?;
+            let challenge = answer
+                .get("challenge")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|c| fidogate_core::b64::decode(c).ok())
+                .ok_or("options answer without a challenge")?;
+            let body = registration(authn, &challenge).to_string();
+            let (s, _) = send(sender, target, Method::POST, RESULT, Bytes::from(body)).await?;
+            Ok(s.is_success())
+        }
+    }
+}
+
+async fn connection(shared: Arc<Shared>) -> Result<Tally, String> {
+    let mut tally = Tally {
+        hist: histogram()?,
+        errors: 0,
+    };
+    let (start, end) = shared.window;
+    let stream = tokio::net::TcpStream::connect(shared.load.target)
+        .await
+        .map_err(|e| format!("connect {}: {e}", shared.load.target))?;
+    let _ = stream.set_nodelay(true);
+    let (mut sender, conn) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    tokio::spawn(conn);
+    loop {
+        let now = Instant::now();
+        if now >= end {
+            break;
+        }
+        let n = shared.issued.fetch_add(1, Ordering::Relaxed);
+        if n >= shared.load.max_requests {
+            break;
+        }
+        let ok = tokio::time::timeout(UNIT_TIMEOUT, unit(&mut sender, &shared, n))
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {UNIT_TIMEOUT:?}")));
+        let done = Instant::now();
+        // Only units wholly inside the window count.
+        if now >= start && done <= end {
+            match ok {
+                Ok(true) => {
+                    let us =
+                        u64::try_from(done.duration_since(now).as_micros()).unwrap_or(u64::MAX);
+                    tally.hist.saturating_record(us.max(1));
+                }
+                Ok(false) => tally.errors += 1,
+                Err(e) => {
+                    tally.errors += 1;
+                    eprintln!("load: {e}");
+                    return Ok(tally);
+                }
+            }
+        } else if let Err(e) = ok {
+            eprintln!("load: {e}");
+            return Ok(tally);
+        }
+    }
+    Ok(tally)
+}
+
+/// Runs `load` on a single-threaded runtime (the client's own CPU).
+pub(crate) fn run(load: Load) -> Res<Outcome> {
+    let ticks = procfs::clock_ticks();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))?;
+    let authn = (load.workload == Workload::Register)
+        .then(|| Authenticator::packed_x5c(alg::ES256, 3, &attestation_root(900)));
+    let started = Instant::now();
+    let window = (started + load.warmup, started + load.warmup + load.duration);
+    let shared = Arc::new(Shared {
+        load: load.clone(),
+        window,
+        issued: AtomicU64::new(0),
+        body: post_body(),
+        authn,
+    });
+    let me = std::process::id();
+    rt.block_on(async move {
+        let tasks: Vec<_> = (0..shared.load.connections)
+            .map(|_| tokio::spawn(connection(shared.clone())))
+            .collect();
+        // CPU readings at the window's edges.
+        tokio::time::sleep_until(window.0.into()).await;
+        let server0 = procfs::cpu_time(load.server_pid, ticks)?;
+        let client0 = procfs::cpu_time(me, ticks)?;
+        tokio::time::sleep_until(window.1.into()).await;
+        let server1 = procfs::cpu_time(load.server_pid, ticks)?;
+        let client1 = procfs::cpu_time(me, ticks)?;
+        let mut hist = histogram()?;
+        let mut errors = 0;
+        for t in tasks {
+            let tally = t.await.map_err(|e| format!("load task: {e}"))??;
+            hist.add(&tally.hist)
+                .map_err(|e| format!("histogram: {e}"))?;
+            errors += tally.errors;
+        }
+        Ok(Outcome {
+            requests: hist.len(),
+            errors,
+            seconds: load.duration.as_secs_f64(),
+            p50_us: hist.value_at_quantile(0.5),
+            p99_us: hist.value_at_quantile(0.99),
+            max_us: hist.max(),
+            server_cpu_s: server1.saturating_sub(server0).as_secs_f64(),
+            client_cpu_s: client1.saturating_sub(client0).as_secs_f64(),
+        })
+    })
+}

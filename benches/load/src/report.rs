@@ -1,0 +1,409 @@
+//! The tables (printed, and written as Markdown and CSV) and the chart.
+
+use crate::client::Workload;
+use crate::{Adapter, Res, Run, RunArgs};
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// What the figures were measured on.
+pub(crate) struct Machine {
+    lines: Vec<String>,
+}
+
+impl Machine {
+    pub(crate) fn read(pinned: bool, args: &RunArgs) -> Self {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let model = cpuinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("model name"))
+            .and_then(|l| l.split_once(':'))
+            .map_or("unknown", |(_, m)| m.trim())
+            .to_owned();
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let mem = meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().strip_suffix("kB"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map_or_else(
+                || "unknown".to_owned(),
+                |kb| format!("{:.1} GiB", kb as f64 / 1048576.0),
+            );
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        Self {
+            lines: vec![
+                format!("CPU: {model}, {cpus} CPUs; memory {mem}; Linux {kernel}"),
+                format!(
+                    "Settings: {} rounds (median reported) of {} s measured after {} s warm-up; {} connections pass-through, {} registering; {} worker thread(s) per server; {}",
+                    args.rounds,
+                    args.duration,
+                    args.warmup,
+                    args.connections,
+                    args.register_connections,
+                    args.threads,
+                    if pinned {
+                        "process under test on CPU 0, upstream and load generator on the others"
+                    } else {
+                        "no CPU pinning"
+                    }
+                ),
+            ],
+        }
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Medians over rounds of one (adapter, variant, workload).
+#[derive(Debug, Clone, Copy)]
+struct Cell {
+    rps: f64,
+    p50_us: f64,
+    p99_us: f64,
+    server_cpu_us: f64,
+    client_cpu_us: f64,
+    errors: u64,
+}
+
+fn cell(runs: &[Run], adapter: Adapter, fidogate: bool, workload: Workload) -> Option<Cell> {
+    let sel: Vec<&Run> = runs
+        .iter()
+        .filter(|r| r.adapter == adapter && r.fidogate == fidogate && r.workload == workload)
+        .collect();
+    if sel.is_empty() {
+        return None;
+    }
+    let per = |f: &dyn Fn(&Run) -> f64| median(sel.iter().map(|r| f(r)).collect());
+    let n = |r: &Run| r.outcome.requests.max(1) as f64;
+    Some(Cell {
+        rps: per(&|r| r.outcome.requests as f64 / r.outcome.seconds),
+        p50_us: per(&|r| r.outcome.p50_us as f64),
+        p99_us: per(&|r| r.outcome.p99_us as f64),
+        server_cpu_us: per(&|r| r.outcome.server_cpu_s * 1e6 / n(r)),
+        client_cpu_us: per(&|r| r.outcome.client_cpu_s * 1e6 / n(r)),
+        errors: sel.iter().map(|r| r.outcome.errors).sum(),
+    })
+}
+
+pub(crate) fn write(
+    out: &Path,
+    machine: &Machine,
+    runs: &[Run],
+    verify_us: &[[f64; 2]],
+    cache: &serde_json::Value,
+) -> Res<()> {
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut md = String::new();
+    let mut csv = String::from(
+        "table,adapter,workload,variant,rps,p50_us,p99_us,server_cpu_us_per_unit,client_cpu_us_per_unit,errors\n",
+    );
+    for l in &machine.lines {
+        let _ = writeln!(md, "{l}  ");
+    }
+    let _ = writeln!(
+        md,
+        "\n### Pass-through\n\n| adapter | request | bare req/s | with fidogate req/s | ratio (goal ≥ 0.97) | bare p50 / p99 µs | with p50 / p99 µs | bare CPU µs/req | with CPU µs/req | CPU ratio |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    let mut chart_pass = Vec::new();
+    for adapter in [Adapter::Pingora, Adapter::Axum] {
+        for workload in [Workload::Get, Workload::Post] {
+            let (Some(b), Some(f)) = (
+                cell(runs, adapter, false, workload),
+                cell(runs, adapter, true, workload),
+            ) else {
+                continue;
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {:.0} | {:.0} | {:.3} | {:.0} / {:.0} | {:.0} / {:.0} | {:.1} | {:.1} | {:.3} |",
+                adapter.name(),
+                workload.name().to_uppercase(),
+                b.rps,
+                f.rps,
+                f.rps / b.rps,
+                b.p50_us,
+                b.p99_us,
+                f.p50_us,
+                f.p99_us,
+                b.server_cpu_us,
+                f.server_cpu_us,
+                f.server_cpu_us / b.server_cpu_us,
+            );
+            for (variant, c) in [("bare", b), ("fidogate", f)] {
+                let _ = writeln!(
+                    csv,
+                    "pass-through,{},{},{variant},{:.1},{:.0},{:.0},{:.2},{:.2},{}",
+                    adapter.name(),
+                    workload.name(),
+                    c.rps,
+                    c.p50_us,
+                    c.p99_us,
+                    c.server_cpu_us,
+                    c.client_cpu_us,
+                    c.errors
+                );
+            }
+            chart_pass.push((
+                format!("{} {}", adapter.name(), workload.name().to_uppercase()),
+                b.rps,
+                f.rps,
+            ));
+        }
+    }
+    let quiet = median(verify_us.iter().map(|[q, _]| *q).collect());
+    let verify = median(verify_us.iter().map(|[_, b]| *b).collect());
+    let _ = writeln!(
+        md,
+        "\n### Registrations (packed attestation, x5c chain to a trusted root, ES256)\n\nVerification alone, the same registration on CPU 0: **{verify:.1} µs** beside the client's signing work on the other CPU (as during the registration runs; the ratios use this), {quiet:.1} µs on a quiet machine.\n\n| adapter | registrations/s | p50 / p99 ms | gateway CPU µs/registration | client CPU µs/registration | gateway CPU / verification | goal (< 1.15) | carrying cost (2 × bare POST CPU) µs | (gateway − carrying) / verification |\n|---|---:|---:|---:|---:|---:|---|---:|---:|"
+    );
+    let mut chart_reg = Vec::new();
+    for adapter in [Adapter::Pingora, Adapter::Axum] {
+        let (Some(r), Some(bare_post)) = (
+            cell(runs, adapter, true, Workload::Register),
+            cell(runs, adapter, false, Workload::Post),
+        ) else {
+            continue;
+        };
+        let ratio = r.server_cpu_us / verify;
+        let carrying = 2.0 * bare_post.server_cpu_us;
+        let _ = writeln!(
+            md,
+            "| {} | {:.0} | {:.2} / {:.2} | {:.1} | {:.1} | {:.3} | {} | {:.1} | {:.3} |",
+            adapter.name(),
+            r.rps,
+            r.p50_us / 1000.0,
+            r.p99_us / 1000.0,
+            r.server_cpu_us,
+            r.client_cpu_us,
+            ratio,
+            if ratio < 1.15 { "met" } else { "missed" },
+            carrying,
+            (r.server_cpu_us - carrying) / verify,
+        );
+        let _ = writeln!(
+            csv,
+            "registration,{},register,fidogate,{:.1},{:.0},{:.0},{:.2},{:.2},{}",
+            adapter.name(),
+            r.rps,
+            r.p50_us,
+            r.p99_us,
+            r.server_cpu_us,
+            r.client_cpu_us,
+            r.errors
+        );
+        chart_reg.push((adapter.name().to_owned(), r.server_cpu_us));
+    }
+    let _ = writeln!(
+        csv,
+        "registration,none,verify-alone,beside-client,,,,{verify:.2},,0"
+    );
+    let _ = writeln!(csv, "registration,none,verify-alone,quiet,,,,{quiet:.2},,0");
+    let field = |k: &str| cache.get(k).and_then(serde_json::Value::as_f64);
+    let entries = cache
+        .get("entries")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    let bytes = cache
+        .get("resident_bytes")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    let mib = bytes as f64 / 1048576.0;
+    let issue_take = field("issue_take_ns").unwrap_or(f64::NAN);
+    let _ = writeln!(
+        md,
+        "\n### Challenge cache\n\n| pending challenges | resident memory added | bytes per challenge | goal (< 200 MiB) | issue + take on the full store |\n|---:|---:|---:|---|---:|\n| {entries} | {mib:.1} MiB | {:.0} | {} | {:.2} µs |",
+        bytes as f64 / entries.max(1) as f64,
+        if mib < 200.0 { "met" } else { "missed" },
+        issue_take / 1000.0,
+    );
+    let _ = writeln!(
+        csv,
+        "cache,moka,issue-take,{entries},,,,{:.3},,0",
+        issue_take / 1000.0
+    );
+    let _ = writeln!(csv, "cache,moka,resident-mib,{entries},,,,{mib:.1},,0");
+
+    let mut runs_csv = String::from(
+        "round,adapter,variant,workload,requests,errors,seconds,p50_us,p99_us,max_us,server_cpu_s,client_cpu_s\n",
+    );
+    for r in runs {
+        let o = &r.outcome;
+        let _ = writeln!(
+            runs_csv,
+            "{},{},{},{},{},{},{},{},{},{},{:.3},{:.3}",
+            r.round,
+            r.adapter.name(),
+            if r.fidogate { "fidogate" } else { "bare" },
+            r.workload.name(),
+            o.requests,
+            o.errors,
+            o.seconds,
+            o.p50_us,
+            o.p99_us,
+            o.max_us,
+            o.server_cpu_s,
+            o.client_cpu_s
+        );
+    }
+    print!("\n{md}");
+    let put = |name: &str, text: &str| {
+        let p = out.join(name);
+        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))
+    };
+    put("gateway.md", &md)?;
+    put("gateway.csv", &csv)?;
+    put("gateway-runs.csv", &runs_csv)?;
+    let png = out.join("gateway.png");
+    match chart(&png, &chart_pass, &chart_reg, verify) {
+        Ok(()) => eprintln!(
+            "gateway-load: wrote {} (gateway.md, gateway.csv, gateway-runs.csv, gateway.png)",
+            out.display()
+        ),
+        Err(e) => eprintln!("gateway-load: no chart ({e}); the tables and CSV are written"),
+    }
+    Ok(())
+}
+
+const FONT_PATHS: &[&str] = &[
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+];
+
+fn register_font() -> Res<()> {
+    let bytes = FONT_PATHS
+        .iter()
+        .find_map(|p| std::fs::read(p).ok())
+        .ok_or("no DejaVu Sans font found (Debian: fonts-dejavu-core)")?;
+    plotters::style::register_font(
+        "sans-serif",
+        FontStyle::Normal,
+        Box::leak(bytes.into_boxed_slice()),
+    )
+    .map_err(|_| "the font could not be read".to_owned())
+}
+
+/// Bars: pass-through requests/s bare vs with fidogate, and gateway CPU
+/// per registration beside verification alone.
+fn chart(path: &Path, pass: &[(String, f64, f64)], reg: &[(String, f64)], verify: f64) -> Res<()> {
+    register_font()?;
+    let err = |e: &dyn std::fmt::Display| format!("chart: {e}");
+    let root = BitMapBackend::new(path, (1200, 520)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let (left, right) = root.split_horizontally(760);
+    let bare_colour = RGBColor(120, 120, 120);
+    let gate_colour = RGBColor(31, 119, 180);
+
+    let ymax = pass.iter().map(|p| p.1.max(p.2)).fold(1.0, f64::max) * 1.15;
+    let n = i32::try_from(pass.len()).unwrap_or(0);
+    let mut c = ChartBuilder::on(&left)
+        .caption(
+            "Pass-through requests/s (bare vs with fidogate)",
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(34)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0..n * 3, 0f64..ymax)
+        .map_err(|e| err(&e))?;
+    let labels: Vec<String> = pass.iter().map(|p| p.0.clone()).collect();
+    c.configure_mesh()
+        .disable_x_mesh()
+        .x_labels(usize::try_from(n * 3 + 1).unwrap_or(1))
+        .x_label_formatter(&|x| {
+            if x.rem_euclid(3) == 1 {
+                usize::try_from(x / 3)
+                    .ok()
+                    .and_then(|i| labels.get(i).cloned())
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc("requests/s")
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(|e| err(&e))?;
+    for (i, (_, bare, with)) in pass.iter().enumerate() {
+        let x = i32::try_from(i).unwrap_or(0) * 3;
+        c.draw_series([
+            Rectangle::new([(x, 0.0), (x + 1, *bare)], bare_colour.filled()),
+            Rectangle::new([(x + 1, 0.0), (x + 2, *with)], gate_colour.filled()),
+        ])
+        .map_err(|e| err(&e))?;
+    }
+    c.draw_series(std::iter::once(Rectangle::new(
+        [(0, 0.0), (0, 0.0)],
+        bare_colour.filled(),
+    )))
+    .map_err(|e| err(&e))?
+    .label("bare")
+    .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 12, y + 6)], bare_colour.filled()));
+    c.draw_series(std::iter::once(Rectangle::new(
+        [(0, 0.0), (0, 0.0)],
+        gate_colour.filled(),
+    )))
+    .map_err(|e| err(&e))?
+    .label("with fidogate")
+    .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 12, y + 6)], gate_colour.filled()));
+    c.configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(|e| err(&e))?;
+
+    let mut bars: Vec<(String, f64, RGBColor)> =
+        vec![("verification alone".to_owned(), verify, bare_colour)];
+    bars.extend(
+        reg.iter()
+            .map(|(a, v)| (format!("{a} gateway"), *v, gate_colour)),
+    );
+    let ymax = bars.iter().map(|b| b.1).fold(1.0, f64::max) * 1.2;
+    let m = i32::try_from(bars.len()).unwrap_or(0);
+    let mut c = ChartBuilder::on(&right)
+        .caption("CPU per registration (µs)", ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(34)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0..m * 3, 0f64..ymax)
+        .map_err(|e| err(&e))?;
+    let names: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+    c.configure_mesh()
+        .disable_x_mesh()
+        .x_labels(usize::try_from(m * 3 + 1).unwrap_or(1))
+        .x_label_formatter(&|x| {
+            if x.rem_euclid(3) == 1 {
+                usize::try_from(x / 3)
+                    .ok()
+                    .and_then(|i| names.get(i).cloned())
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc("µs")
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(|e| err(&e))?;
+    for (i, (_, v, colour)) in bars.iter().enumerate() {
+        let x = i32::try_from(i).unwrap_or(0) * 3;
+        c.draw_series(std::iter::once(Rectangle::new(
+            [(x, 0.0), (x + 2, *v)],
+            colour.filled(),
+        )))
+        .map_err(|e| err(&e))?;
+    }
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Every table of BENCHMARKS.md, on this machine: the verification and
+# engine benches (criterion) with each crypto backend, webauthn-rs-core
+# beside them, then the gateway load harness (127.0.0.1 only, bounded:
+# about 15 minutes in all with the defaults). Results go to
+# benches/results (or $FIDOGATE_BENCH_OUT); extra arguments go to the
+# harness (`target/release/gateway-load --help`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+out=${FIDOGATE_BENCH_OUT:-benches/results}
+mkdir -p "$out"
+rm -rf target/criterion
+for backend in rust-crypto aws-lc; do
+  echo "== criterion, $backend backend"
+  cargo bench -p fidogate-bench --no-default-features --features "$backend" \
+    --bench verify --bench gateway -- --noplot
+done
+echo "== gateway load harness"
+cargo build --release -p fidogate-proxy -p fidogate-load
+target/release/gateway-load criterion-tables --dir target/criterion --out "$out"
+target/release/gateway-load --out "$out" "$@"
