@@ -57,8 +57,9 @@ struct RunArgs {
     /// Unmeasured seconds before each run.
     #[arg(long, default_value_t = 1)]
     warmup: u64,
-    /// Rounds of every run; tables report the median.
-    #[arg(long, default_value_t = 3)]
+    /// Rounds of every run, alternating which variant goes first; tables
+    /// report the median.
+    #[arg(long, default_value_t = 4)]
     rounds: usize,
     /// Connections for pass-through runs.
     #[arg(long, default_value_t = 32)]
@@ -447,7 +448,14 @@ fn orchestrate(args: &RunArgs) -> Res<()> {
     let mut verify_us = Vec::new();
     for round in 0..args.rounds {
         for adapter in [Adapter::Pingora, Adapter::Axum] {
-            for fidogate in [false, true] {
+            // Alternate which variant goes first, so that drift over a
+            // round (the machine, the upstream's state) does not favour one.
+            let order = if round % 2 == 0 {
+                [false, true]
+            } else {
+                [true, false]
+            };
+            for fidogate in order {
                 let listen = free_port()?;
                 let what = format!(
                     "{} {}",

@@ -40,7 +40,7 @@ impl Machine {
             lines: vec![
                 format!("CPU: {model}, {cpus} CPUs; memory {mem}; Linux {kernel}"),
                 format!(
-                    "Settings: {} rounds (median reported) of {} s measured after {} s warm-up; {} connections pass-through, {} registering; {} worker thread(s) per server; {}",
+                    "Settings: {} rounds (median reported, bare and fidogate alternating first) of {} s measured after {} s warm-up; {} connections pass-through, {} registering; {} worker thread(s) per server; {}",
                     args.rounds,
                     args.duration,
                     args.warmup,
@@ -58,9 +58,14 @@ impl Machine {
     }
 }
 
+/// The median (the mean of the middle two for an even count).
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    let n = v.len();
+    match (v.get(n.wrapping_sub(1) / 2), v.get(n / 2)) {
+        (Some(a), Some(b)) => (a + b) / 2.0,
+        _ => f64::NAN,
+    }
 }
 
 /// Medians over rounds of one (adapter, variant, workload).

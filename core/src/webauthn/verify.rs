@@ -243,7 +243,7 @@ fn decode_attestation_object(bytes: &[u8]) -> Result<AttestationObject, Webauthn
 /// configured for its format; a format with anchors must chain to one.
 fn assess_trust(
     fmt: Format,
-    outcome: &Outcome,
+    outcome: &Outcome<'_>,
     anchors: &TrustAnchors,
     time: UnixTime,
 ) -> Result<(bool, Option<String>), WebauthnError> {
@@ -270,14 +270,21 @@ fn assess_trust(
         fmt: fmt.id(),
         error,
     };
-    let chain = outcome
-        .trust_path
-        .iter()
-        .enumerate()
-        .map(|(i, der)| Cert::parse(der, i))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(trust_err)?;
-    let anchor = verify_chain(&chain, &scoped, time, fmt.id()).map_err(trust_err)?;
+    // The format's own parse when it kept one, certificate for certificate.
+    let reparsed;
+    let chain: &[Cert<'_>] = if outcome.parsed.len() == outcome.trust_path.len() {
+        &outcome.parsed
+    } else {
+        reparsed = outcome
+            .trust_path
+            .iter()
+            .enumerate()
+            .map(|(i, der)| Cert::parse(der, i))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(trust_err)?;
+        &reparsed
+    };
+    let anchor = verify_chain(chain, &scoped, time, fmt.id()).map_err(trust_err)?;
     Ok((true, Some(anchor.name().to_owned())))
 }
 

@@ -22,7 +22,10 @@ const KM_ORIGIN_GENERATED: u64 = 0;
 const KM_PURPOSE_SIGN: u64 = 2;
 const SECURITY_LEVEL_SOFTWARE: u64 = 0;
 
-pub(super) fn verify(att_stmt: &Value, ctx: &Ctx<'_>) -> Result<Outcome, StatementError> {
+pub(super) fn verify<'a>(
+    att_stmt: &'a Value,
+    ctx: &Ctx<'_>,
+) -> Result<Outcome<'a>, StatementError> {
     let map = statement(att_stmt, &["alg", "sig", "x5c"])?;
     let alg = alg_field(&map)?;
     let sig = bytes_field(&map, "sig")?;
@@ -94,10 +97,7 @@ pub(super) fn verify(att_stmt: &Value, ctx: &Ctx<'_>) -> Result<Outcome, Stateme
             ),
         ));
     }
-    Ok(Outcome::new(
-        AttestationType::Basic,
-        x5c.iter().map(|c| c.to_vec()).collect(),
-    ))
+    Ok(Outcome::chain(AttestationType::Basic, chain))
 }
 
 #[derive(Debug, Default)]

@@ -16,7 +16,10 @@ use x509_parser::oid_registry::OID_X509_COMMON_NAME;
 
 const HOSTNAME: &str = "attest.android.com";
 
-pub(super) fn verify(att_stmt: &Value, ctx: &Ctx<'_>) -> Result<Outcome, StatementError> {
+pub(super) fn verify<'a>(
+    att_stmt: &'a Value,
+    ctx: &Ctx<'_>,
+) -> Result<Outcome<'a>, StatementError> {
     let map = statement(att_stmt, &["ver", "response"])?;
     // ver: the version of Google Play Services; must be non-empty.
     if text_field(&map, "ver")?.is_empty() {

@@ -14,7 +14,10 @@ use ciborium::value::Value;
 /// OID 1.2.840.113635.100.8.2 (DER content).
 const OID_APPLE_NONCE: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x63, 0x64, 0x08, 0x02];
 
-pub(super) fn verify(att_stmt: &Value, ctx: &Ctx<'_>) -> Result<Outcome, StatementError> {
+pub(super) fn verify<'a>(
+    att_stmt: &'a Value,
+    ctx: &Ctx<'_>,
+) -> Result<Outcome<'a>, StatementError> {
     let map = statement(att_stmt, &["x5c"])?;
     let x5c = x5c_field(&map)?;
     let chain = parse_chain(&x5c)?;
@@ -39,10 +42,7 @@ pub(super) fn verify(att_stmt: &Value, ctx: &Ctx<'_>) -> Result<Outcome, Stateme
     }
     // The credential public key equals credCert's subject public key.
     check_same_key(&cert_key(cred_cert)?, ctx, "credCert")?;
-    Ok(Outcome::new(
-        AttestationType::AnonCa,
-        x5c.iter().map(|c| c.to_vec()).collect(),
-    ))
+    Ok(Outcome::chain(AttestationType::AnonCa, chain))
 }
 
 /// `SEQUENCE { [1] EXPLICIT OCTET STRING nonce }`.

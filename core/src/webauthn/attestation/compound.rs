@@ -9,7 +9,10 @@ use ciborium::value::Value;
 /// Most sub-statements accepted.
 const MAX_STATEMENTS: usize = 8;
 
-pub(super) fn verify(att_stmt: &Value, ctx: &Ctx<'_>) -> Result<Outcome, StatementError> {
+pub(super) fn verify<'a>(
+    att_stmt: &'a Value,
+    ctx: &Ctx<'_>,
+) -> Result<Outcome<'a>, StatementError> {
     let Value::Array(items) = att_stmt else {
         return Err(StatementError::malformed(
             "attStmt",
@@ -72,6 +75,7 @@ pub(super) fn verify(att_stmt: &Value, ctx: &Ctx<'_>) -> Result<Outcome, Stateme
     Ok(Outcome {
         attestation_type,
         trust_path: Vec::new(),
+        parsed: Vec::new(),
         sub,
     })
 }

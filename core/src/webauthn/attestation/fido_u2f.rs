@@ -8,7 +8,10 @@ use crate::crypto::{self, Curve, Hash, PublicKey, SignatureScheme};
 use crate::webauthn::error::StatementError;
 use ciborium::value::Value;
 
-pub(super) fn verify(att_stmt: &Value, ctx: &Ctx<'_>) -> Result<Outcome, StatementError> {
+pub(super) fn verify<'a>(
+    att_stmt: &'a Value,
+    ctx: &Ctx<'_>,
+) -> Result<Outcome<'a>, StatementError> {
     let map = statement(att_stmt, &["sig", "x5c"])?;
     let sig = bytes_field(&map, "sig")?;
     // x5c has exactly one element: the attestation certificate.
@@ -70,8 +73,9 @@ pub(super) fn verify(att_stmt: &Value, ctx: &Ctx<'_>) -> Result<Outcome, Stateme
         what: "sig",
         source,
     })?;
-    Ok(Outcome::new(
+    // The trust path is the attestation certificate alone.
+    Ok(Outcome::chain(
         AttestationType::Basic,
-        vec![x5c.iter().map(|c| c.to_vec()).next().unwrap_or_default()],
+        chain.into_iter().take(1).collect(),
     ))
 }

@@ -113,20 +113,35 @@ impl AttestationType {
 }
 
 /// What a format's verification procedure established.
-#[derive(Debug, Clone)]
-pub(crate) struct Outcome {
+#[derive(Debug)]
+pub(crate) struct Outcome<'a> {
     pub attestation_type: AttestationType,
     /// The certificate chain to assess (leaf first); empty for none/self.
     pub trust_path: Vec<Vec<u8>>,
+    /// `trust_path` as the format parsed it, certificate for certificate,
+    /// so the trust assessment need not parse it again; empty when the
+    /// format kept only the DER.
+    pub parsed: Vec<Cert<'a>>,
     /// For `compound`: each verified sub-statement.
-    pub sub: Vec<(Format, Outcome)>,
+    pub sub: Vec<(Format, Outcome<'a>)>,
 }
 
-impl Outcome {
+impl<'a> Outcome<'a> {
     fn new(attestation_type: AttestationType, trust_path: Vec<Vec<u8>>) -> Self {
         Self {
             attestation_type,
             trust_path,
+            parsed: Vec::new(),
+            sub: Vec::new(),
+        }
+    }
+
+    /// A trust path the format parsed.
+    fn chain(attestation_type: AttestationType, chain: Vec<Cert<'a>>) -> Self {
+        Self {
+            attestation_type,
+            trust_path: chain.iter().map(|c| c.der().to_vec()).collect(),
+            parsed: chain,
             sub: Vec::new(),
         }
     }
@@ -154,11 +169,11 @@ impl Ctx<'_> {
 }
 
 /// Runs `fmt`'s verification procedure (§7.1 step 22).
-pub(crate) fn verify(
+pub(crate) fn verify<'a>(
     fmt: Format,
-    att_stmt: &Value,
+    att_stmt: &'a Value,
     ctx: &Ctx<'_>,
-) -> Result<Outcome, StatementError> {
+) -> Result<Outcome<'a>, StatementError> {
     match fmt {
         Format::None => none::verify(att_stmt),
         Format::Packed => packed::verify(att_stmt, ctx),

@@ -4,7 +4,7 @@ use super::{AttestationType, Outcome, statement};
 use crate::webauthn::error::StatementError;
 use ciborium::value::Value;
 
-pub(super) fn verify(att_stmt: &Value) -> Result<Outcome, StatementError> {
+pub(super) fn verify(att_stmt: &Value) -> Result<Outcome<'static>, StatementError> {
     let map = statement(att_stmt, &[])?;
     if !map.entries().is_empty() {
         return Err(StatementError::malformed(

@@ -12,7 +12,10 @@ use x509_parser::oid_registry::{
     OID_X509_ORGANIZATIONAL_UNIT,
 };
 
-pub(super) fn verify(att_stmt: &Value, ctx: &Ctx<'_>) -> Result<Outcome, StatementError> {
+pub(super) fn verify<'a>(
+    att_stmt: &'a Value,
+    ctx: &Ctx<'_>,
+) -> Result<Outcome<'a>, StatementError> {
     let map = statement(att_stmt, &["alg", "sig", "x5c"])?;
     let alg = alg_field(&map)?;
     let sig = bytes_field(&map, "sig")?;
@@ -29,10 +32,7 @@ pub(super) fn verify(att_stmt: &Value, ctx: &Ctx<'_>) -> Result<Outcome, Stateme
         check_requirements(leaf)?;
         // The AAGUID extension, when present, matches authData.
         check_aaguid_extension(leaf, &ctx.attested.aaguid)?;
-        Ok(Outcome::new(
-            AttestationType::Basic,
-            x5c.iter().map(|c| c.to_vec()).collect(),
-        ))
+        Ok(Outcome::chain(AttestationType::Basic, chain))
     } else {
         // Self attestation: alg is the credential key's, and the credential
         // key made the signature.

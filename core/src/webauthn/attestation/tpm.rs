@@ -49,7 +49,10 @@ const TPM_MANUFACTURERS: &[&str] = &[
     "FFFFF1D0",
 ];
 
-pub(super) fn verify(att_stmt: &Value, ctx: &Ctx<'_>) -> Result<Outcome, StatementError> {
+pub(super) fn verify<'a>(
+    att_stmt: &'a Value,
+    ctx: &Ctx<'_>,
+) -> Result<Outcome<'a>, StatementError> {
     let map = statement(
         att_stmt,
         &["ver", "alg", "x5c", "sig", "certInfo", "pubArea"],
@@ -125,10 +128,7 @@ pub(super) fn verify(att_stmt: &Value, ctx: &Ctx<'_>) -> Result<Outcome, Stateme
     // The AIK certificate meets §8.3.1, and its AAGUID extension matches.
     check_aik_requirements(aik)?;
     check_aaguid_extension(aik, &ctx.attested.aaguid)?;
-    Ok(Outcome::new(
-        AttestationType::AttCa,
-        x5c.iter().map(|c| c.to_vec()).collect(),
-    ))
+    Ok(Outcome::chain(AttestationType::AttCa, chain))
 }
 
 fn tpm_hash(alg: u16) -> Option<Hash> {
