@@ -26,6 +26,7 @@
 //! assert!(store.take(b"challenge-bytes").is_none()); // single use
 //! ```
 
+use crate::crypto::sha256;
 use crate::error::ErrorClass;
 use crate::time::UnixTime;
 use moka::Expiry;
@@ -148,20 +149,60 @@ pub trait ChallengeStore: Send + Sync {
 
 /// The in-process store over a moka cache: bounded (least recently used
 /// entries go first when full), entries dropped after their TTL.
+///
+/// Entries are kept compact, since a flood of options requests fills the
+/// store: the key is the challenge's SHA-256 (fixed size, held inline),
+/// route names and RP IDs are shared rather than copied per entry, and
+/// the context lives inside the cache's own entry.
 #[derive(Debug, Clone)]
 pub struct MokaChallengeStore {
-    cache: moka::sync::Cache<Box<[u8]>, Arc<ChallengeContext>, foldhash::fast::RandomState>,
+    cache: moka::sync::Cache<[u8; 32], Pending, foldhash::fast::RandomState>,
+    names: Arc<Names>,
+}
+
+/// A pending challenge's context as the store holds it.
+#[derive(Debug, Clone)]
+struct Pending {
+    route: Arc<str>,
+    rp_id: Arc<str>,
+    username: Option<Box<str>>,
+    user_handle: Option<Box<[u8]>>,
+    issued_at: UnixTime,
+    ttl: Duration,
+}
+
+/// Route names and RP IDs, shared by the entries that name them. They
+/// come from the configuration, so there are few; past [`Names::MAX`] a
+/// name is kept per entry instead.
+#[derive(Debug, Default)]
+struct Names(std::sync::RwLock<Vec<Arc<str>>>);
+
+impl Names {
+    const MAX: usize = 256;
+
+    fn get(&self, name: &str) -> Arc<str> {
+        let found = |names: &[Arc<str>]| names.iter().find(|n| ***n == *name).cloned();
+        if let Some(n) = self.0.read().ok().and_then(|names| found(&names)) {
+            return n;
+        }
+        let Ok(mut names) = self.0.write() else {
+            return name.into();
+        };
+        if let Some(n) = found(&names) {
+            return n;
+        }
+        let n: Arc<str> = name.into();
+        if names.len() < Self::MAX {
+            names.push(n.clone());
+        }
+        n
+    }
 }
 
 struct PerEntryTtl;
 
-impl Expiry<Box<[u8]>, Arc<ChallengeContext>> for PerEntryTtl {
-    fn expire_after_create(
-        &self,
-        _: &Box<[u8]>,
-        value: &Arc<ChallengeContext>,
-        _: Instant,
-    ) -> Option<Duration> {
+impl Expiry<[u8; 32], Pending> for PerEntryTtl {
+    fn expire_after_create(&self, _: &[u8; 32], value: &Pending, _: Instant) -> Option<Duration> {
         // A little past the TTL: the decision is `check`'s, against the
         // caller's clock; the cache only reclaims memory.
         Some(value.ttl + Duration::from_secs(5))
@@ -181,6 +222,7 @@ impl MokaChallengeStore {
                 // A keyed hash seeded per process (as the default SipHash
                 // is), at a fraction of SipHash's cost per key.
                 .build_with_hasher(foldhash::fast::RandomState::default()),
+            names: Arc::default(),
         }
     }
 
@@ -198,11 +240,28 @@ impl MokaChallengeStore {
 
 impl ChallengeStore for MokaChallengeStore {
     fn issue(&self, challenge: &[u8], context: ChallengeContext) {
-        self.cache.insert(challenge.into(), Arc::new(context));
+        let pending = Pending {
+            route: self.names.get(&context.route),
+            rp_id: self.names.get(&context.rp_id),
+            username: context.username.map(String::into_boxed_str),
+            user_handle: context.user_handle.map(Vec::into_boxed_slice),
+            issued_at: context.issued_at,
+            ttl: context.ttl,
+        };
+        self.cache.insert(sha256(challenge), pending);
     }
 
     fn take(&self, challenge: &[u8]) -> Option<ChallengeContext> {
-        self.cache.remove(challenge).map(Arc::unwrap_or_clone)
+        self.cache
+            .remove(&sha256(challenge))
+            .map(|p| ChallengeContext {
+                route: p.route.as_ref().to_owned(),
+                rp_id: p.rp_id.as_ref().to_owned(),
+                username: p.username.map(String::from),
+                user_handle: p.user_handle.map(Vec::from),
+                issued_at: p.issued_at,
+                ttl: p.ttl,
+            })
     }
 }
 
@@ -221,6 +280,33 @@ mod tests {
             NOW,
             Duration::from_secs(60),
         )
+    }
+
+    #[test]
+    fn contexts_come_back_whole_and_keys_do_not_blur() {
+        let store = MokaChallengeStore::new(100);
+        let bare = ChallengeContext::new(
+            "uaf",
+            "https://example.com/facets",
+            None,
+            None,
+            NOW,
+            Duration::from_secs(1),
+        );
+        store.issue(b"abc", ctx("alice"));
+        store.issue(b"abcd", bare.clone());
+        let long = vec![7u8; 4096];
+        store.issue(&long, ctx("bob"));
+        assert_eq!(store.take(b"abcd"), Some(bare));
+        assert_eq!(store.take(b"abc"), Some(ctx("alice")));
+        assert_eq!(store.take(&long), Some(ctx("bob")));
+        assert_eq!(store.take(b"ab"), None);
+        // Names are shared: the same route from many entries is one string.
+        for i in 0..300 {
+            store.issue(format!("c{i}").as_bytes(), ctx("carol"));
+        }
+        assert_eq!(store.names.0.read().map(|n| n.len()).unwrap_or(0), 4);
+        assert_eq!(store.take(b"c299"), Some(ctx("carol")));
     }
 
     #[test]
