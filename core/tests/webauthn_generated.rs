@@ -11,6 +11,7 @@
 )]
 
 use ciborium::value::Value;
+use fidogate_core::crypto::CryptoError;
 use fidogate_core::trust::{TrustAnchor, TrustAnchors, TrustError};
 use fidogate_core::webauthn::{
     AttestationType, AuthDataError, ClientDataError, CoseAlgorithm, CoseError, CredentialError,
@@ -598,6 +599,34 @@ fn credential_key_checks() {
         verify(&c.attest(&authn).credential_json()),
         Err(WebauthnError::PublicKey(CoseError::AlgNotAllowed(-65535)))
     ));
+    // An EC point off its curve is refused at registration, even where
+    // the format never uses the credential key (none, x5c statements).
+    for (a, seed) in [(alg::ES256, 15), (alg::ES384, 16)] {
+        let authn = Authenticator::none(a, seed);
+        let mut c = ceremony(&authn);
+        let Value::Map(mut key) = authn.credential_key.cose_key_value() else {
+            panic!()
+        };
+        let y = key
+            .iter_mut()
+            .find(|(k, _)| *k == Value::Integer((-3).into()))
+            .and_then(|(_, v)| match v {
+                Value::Bytes(b) => Some(b),
+                _ => None,
+            })
+            .unwrap();
+        *y.last_mut().unwrap() ^= 1;
+        c.cose_key = cbor(&Value::Map(key));
+        let err = verify(&c.attest(&authn).credential_json()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                WebauthnError::PublicKey(CoseError::Key(CryptoError::InvalidKey(_)))
+            ),
+            "alg {a}: {err:?}"
+        );
+        assert_eq!(err.class(), ErrorClass::Malformed);
+    }
 }
 
 // ---- attestation statements, step 22 ----------------------------------------------------

@@ -138,6 +138,18 @@ enum Role {
         #[arg(long, default_value = "benches/results")]
         out: PathBuf,
     },
+    /// Writes the gateway configuration the harness runs `fidogate` with
+    /// (and its trust anchor) into `dir`, for profiling it by hand.
+    FidogateConfig {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        listen: SocketAddr,
+        #[arg(long)]
+        upstream: SocketAddr,
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
     /// (internal) The client's signing work alone, for `seconds`.
     #[command(hide = true)]
     Burn {
@@ -191,6 +203,15 @@ fn main() -> ExitCode {
             println!("{}", serde_json::json!({ "verify_us": us }));
         }),
         Some(Role::CriterionTables { dir, out }) => criterion::tables(&dir, &out),
+        Some(Role::FidogateConfig {
+            dir,
+            listen,
+            upstream,
+            threads,
+        }) => std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))
+            .and_then(|()| write_fidogate_config(&dir, listen, upstream, threads))
+            .map(|path| println!("{}", path.display())),
         Some(Role::Burn { seconds }) => {
             roles::burn(seconds);
             Ok(())
@@ -357,15 +378,26 @@ impl Harness {
         upstream: SocketAddr,
         threads: usize,
     ) -> Res<PathBuf> {
-        let root = fidogate_testkit::webauthn::attestation_root(900);
-        let pem = format!(
-            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-            fidogate_core::b64::encode_std(&root.der)
-        );
-        let d = &self.dir;
-        std::fs::write(d.join("root.pem"), pem).map_err(|e| format!("root.pem: {e}"))?;
-        let yaml = format!(
-            r#"# Written by gateway-load: the gateway as the tower layer is configured.
+        write_fidogate_config(&self.dir, listen, upstream, threads)
+    }
+}
+
+/// The `fidogate run` configuration of the harness, with its trust anchor
+/// and key files in `d`.
+fn write_fidogate_config(
+    d: &Path,
+    listen: SocketAddr,
+    upstream: SocketAddr,
+    threads: usize,
+) -> Res<PathBuf> {
+    let root = fidogate_testkit::webauthn::attestation_root(900);
+    let pem = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        fidogate_core::b64::encode_std(&root.der)
+    );
+    std::fs::write(d.join("root.pem"), pem).map_err(|e| format!("root.pem: {e}"))?;
+    let yaml = format!(
+        r#"# Written by gateway-load: the gateway as the tower layer is configured.
 listen: ["{listen}"]
 upstream: ["{upstream}"]
 threads: {threads}
@@ -384,14 +416,13 @@ gateway:
     - name: passkeys
       dialect: webauthn
 "#,
-            key = d.join("signing-key.pem").display(),
-            secret = d.join("secret").display(),
-            root = d.join("root.pem").display(),
-        );
-        let path = d.join("fidogate.yaml");
-        std::fs::write(&path, yaml).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(path)
-    }
+        key = d.join("signing-key.pem").display(),
+        secret = d.join("secret").display(),
+        root = d.join("root.pem").display(),
+    );
+    let path = d.join("fidogate.yaml");
+    std::fs::write(&path, yaml).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path)
 }
 
 /// The gateway variants: adapter and whether fidogate is in it.

@@ -80,6 +80,18 @@ pub(super) fn verify(
     }
 }
 
+pub(super) fn check_ec_point(curve: Curve, point: &[u8]) -> Result<(), CryptoError> {
+    let alg = match curve {
+        Curve::P256 => &sig::ECDSA_P256_SHA256_ASN1,
+        Curve::P384 => &sig::ECDSA_P384_SHA384_ASN1,
+        Curve::P521 => &sig::ECDSA_P521_SHA512_ASN1,
+        Curve::Secp256k1 => &sig::ECDSA_P256K1_SHA256_ASN1,
+    };
+    ParsedPublicKey::new(alg, point)
+        .map(drop)
+        .map_err(|e| CryptoError::InvalidKey(format!("{curve:?} point rejected: {e}")))
+}
+
 fn ecdsa_alg(
     curve: Curve,
     scheme: SignatureScheme,

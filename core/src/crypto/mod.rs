@@ -255,6 +255,24 @@ pub enum CryptoError {
     Signing(String),
 }
 
+/// Checks that an EC public key is a point of its curve (SEC1
+/// uncompressed, on the curve, not the identity), as a signature check
+/// with it would. Other key kinds pass: their sizes are checked when they
+/// are built, and their encoding on first use.
+pub fn check_public_key(key: &PublicKey) -> Result<(), CryptoError> {
+    match key {
+        PublicKey::Ec { curve, point } => {
+            if point.len() != 1 + 2 * curve.coordinate_len() || point.first() != Some(&0x04) {
+                return Err(CryptoError::InvalidKey(format!(
+                    "{curve:?} point must be SEC1 uncompressed"
+                )));
+            }
+            backend::check_ec_point(*curve, point)
+        }
+        PublicKey::Ed25519(_) | PublicKey::Rsa { .. } => Ok(()),
+    }
+}
+
 /// An ECDSA P-256 private key signing with SHA-256 (ES256), parsed once
 /// and kept ready: the gateway signs one header per registration.
 /// Signatures are in the fixed `r || s` form (64 bytes) JWS uses.

@@ -149,6 +149,16 @@ pub(super) fn verify(
     }
 }
 
+pub(super) fn check_ec_point(curve: Curve, point: &[u8]) -> Result<(), CryptoError> {
+    let ok = match curve {
+        Curve::P256 => p256::ecdsa::VerifyingKey::from_sec1_bytes(point).is_ok(),
+        Curve::P384 => p384::ecdsa::VerifyingKey::from_sec1_bytes(point).is_ok(),
+        Curve::P521 => p521::ecdsa::VerifyingKey::from_sec1_bytes(point).is_ok(),
+        Curve::Secp256k1 => k256::ecdsa::VerifyingKey::from_sec1_bytes(point).is_ok(),
+    };
+    if ok { Ok(()) } else { Err(invalid(curve)) }
+}
+
 fn invalid(curve: Curve) -> CryptoError {
     CryptoError::InvalidKey(format!(
         "{curve:?} point is not on the curve or not SEC1 uncompressed"

@@ -231,6 +231,9 @@ impl KeyEncoding {
                 alg.name()
             )));
         }
+        // The key must be usable: with Basic Full attestation nothing
+        // signs with it while registering.
+        crate::crypto::check_public_key(&key).map_err(|e| bad(e.to_string()))?;
         Ok(key)
     }
 }
@@ -330,6 +333,21 @@ mod tests {
             KeyEncoding::Rsa2048Der
                 .decode(&trailing, SignAlg::RsaPssSha256Der)
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn off_curve_points_are_refused_when_decoded() {
+        let mut point = Sk::generate(alg::ES256, 6).ec_point();
+        if let Some(last) = point.last_mut() {
+            *last ^= 1;
+        }
+        let err = KeyEncoding::EccX962Raw
+            .decode(&point, SignAlg::Secp256r1Der)
+            .unwrap_err();
+        assert!(
+            matches!(err, AssertionError::BadField { field: "PUB_KEY", .. }),
+            "{err:?}"
         );
     }
 

@@ -119,6 +119,10 @@ pub fn verify_registration(
     if !rp.algorithms.contains(&key.alg) {
         return Err(CoseError::AlgNotAllowed(key.alg.id()).into());
     }
+    // The key must be usable: an EC point off its curve would be stored
+    // by the app and could never verify an assertion (most formats never
+    // use the credential key while registering).
+    crate::crypto::check_public_key(&key.key).map_err(CoseError::Key)?;
     // Step 21: the attestation format.
     let fmt = Format::from_id(&object.fmt)
         .ok_or_else(|| WebauthnError::UnsupportedFormat(object.fmt.clone()))?;
