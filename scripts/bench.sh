@@ -2,7 +2,7 @@
 # Every table of BENCHMARKS.md, on this machine: the verification and
 # engine benches (criterion) with each crypto backend, webauthn-rs-core
 # beside them, then the gateway load harness (127.0.0.1 only, bounded:
-# about 15 minutes in all with the defaults). Results go to
+# about 17 minutes in all with the defaults). Results go to
 # benches/results (or $FIDOGATE_BENCH_OUT); extra arguments go to the
 # harness (`target/release/gateway-load --help`).
 set -euo pipefail

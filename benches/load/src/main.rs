@@ -85,6 +85,12 @@ struct RunArgs {
     /// Do not pin processes to CPUs.
     #[arg(long)]
     no_pin: bool,
+    /// Batches of the verification-alone timing (median reported).
+    #[arg(long, default_value_t = 15)]
+    verify_batches: usize,
+    /// Verifications per batch.
+    #[arg(long, default_value_t = 400)]
+    verify_per_batch: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,7 +135,12 @@ enum Role {
     },
     /// (internal) Verification alone; prints microseconds as JSON.
     #[command(hide = true)]
-    VerifyAlone,
+    VerifyAlone {
+        #[arg(long)]
+        batches: usize,
+        #[arg(long)]
+        per_batch: usize,
+    },
     /// The criterion results as tables (verify.md, verify.csv in --out).
     CriterionTables {
         /// criterion's output directory.
@@ -199,9 +210,10 @@ fn main() -> ExitCode {
             println!("{}", outcome.to_json());
             Ok(())
         }),
-        Some(Role::VerifyAlone) => roles::verify_alone(15, 400).map(|us| {
-            println!("{}", serde_json::json!({ "verify_us": us }));
-        }),
+        Some(Role::VerifyAlone { batches, per_batch }) => roles::verify_alone(batches, per_batch)
+            .map(|us| {
+                println!("{}", serde_json::json!({ "verify_us": us }));
+            }),
         Some(Role::CriterionTables { dir, out }) => criterion::tables(&dir, &out),
         Some(Role::FidogateConfig {
             dir,
@@ -597,7 +609,17 @@ fn orchestrate(args: &RunArgs) -> Res<()> {
             } else {
                 None
             };
-            let v = h.output(true, &[s(&"verify-alone")], "verification alone")?;
+            let v = h.output(
+                true,
+                &[
+                    s(&"verify-alone"),
+                    s(&"--batches"),
+                    s(&args.verify_batches),
+                    s(&"--per-batch"),
+                    s(&args.verify_per_batch),
+                ],
+                "verification alone",
+            )?;
             let us = v
                 .get("verify_us")
                 .and_then(serde_json::Value::as_f64)

@@ -346,7 +346,13 @@ mod tests {
             .decode(&point, SignAlg::Secp256r1Der)
             .unwrap_err();
         assert!(
-            matches!(err, AssertionError::BadField { field: "PUB_KEY", .. }),
+            matches!(
+                err,
+                AssertionError::BadField {
+                    field: "PUB_KEY",
+                    ..
+                }
+            ),
             "{err:?}"
         );
     }

@@ -1,0 +1,114 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code"
+)]
+//! The load harness end to end, briefly: every variant starts, answers
+//! every request of every workload without an error, and the tables, CSV
+//! files and chart are written. No figure is asserted: timings belong to
+//! `scripts/bench.sh`, not to tests.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The `fidogate` binary of this build, built if this test run has not.
+fn fidogate() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("fidogate");
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "fidogate-proxy", "--bin", "fidogate"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    bin
+}
+
+#[test]
+fn every_variant_runs_and_every_table_is_written() {
+    let out = std::env::temp_dir().join(format!("fidogate-load-smoke-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let output = Command::new(env!("CARGO_BIN_EXE_gateway-load"))
+        .args([
+            "--duration",
+            "1",
+            "--warmup",
+            "0",
+            "--rounds",
+            "1",
+            "--connections",
+            "4",
+            "--register-connections",
+            "1",
+            "--cache-entries",
+            "2000",
+            "--verify-batches",
+            "1",
+            "--verify-per-batch",
+            "5",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .arg("--fidogate")
+        .arg(fidogate())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "gateway-load failed:\n{stderr}");
+
+    // 4 servers × 2 pass-through workloads + 2 registration runs.
+    let runs = std::fs::read_to_string(out.join("gateway-runs.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = runs
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 10, "{runs}");
+    for row in &rows {
+        let (requests, errors): (u64, u64) = (row[4].parse().unwrap(), row[5].parse().unwrap());
+        assert!(requests > 0, "a run answered nothing: {row:?}");
+        assert_eq!(errors, 0, "a run had errors: {row:?}");
+    }
+    let registrations: Vec<_> = rows.iter().filter(|r| r[3] == "register").collect();
+    assert_eq!(registrations.len(), 2);
+    assert!(registrations.iter().all(|r| r[2] == "fidogate"));
+
+    let table = std::fs::read_to_string(out.join("gateway.md")).unwrap();
+    for needle in [
+        "| pingora | GET |",
+        "| axum | POST |",
+        "| pingora | ",
+        "| axum | ",
+        "| 2000 |",
+    ] {
+        assert!(
+            table.contains(needle),
+            "gateway.md lacks {needle:?}:\n{table}"
+        );
+    }
+    let csv = std::fs::read_to_string(out.join("gateway.csv")).unwrap();
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("registration,axum,register,fidogate,"))
+    );
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("cache,moka,resident-mib,2000,"))
+    );
+    // The chart needs a system font; without one the harness says so.
+    let png = out.join("gateway.png");
+    if png.exists() {
+        let bytes = std::fs::read(&png).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG"), "gateway.png is not a PNG");
+    } else {
+        assert!(
+            stderr.contains("no chart"),
+            "no chart and no reason:\n{stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
