@@ -203,3 +203,22 @@ fn p256_signer_signs_what_verify_accepts_and_refuses_other_keys() {
         );
     }
 }
+
+#[test]
+fn p256_signer_reads_the_keys_the_gateway_generates() {
+    // The gateway and the layer generate their key with rcgen; either
+    // backend must read it.
+    let der = fidogate_testkit::rcgen::KeyPair::generate_for(
+        &fidogate_testkit::rcgen::PKCS_ECDSA_P256_SHA256,
+    )
+    .unwrap()
+    .serialize_der();
+    let signer = P256Signer::from_pkcs8_der(&der).unwrap();
+    let point = signer.public_point();
+    let key = PublicKey::ec(Curve::P256, &point[1..33], &point[33..]).unwrap();
+    let sig = signer.sign(b"m").unwrap();
+    assert_eq!(
+        verify(&key, SignatureScheme::EcdsaFixed(Hash::Sha256), b"m", &sig),
+        Ok(())
+    );
+}
