@@ -10,9 +10,9 @@
 //! - verification alone and the challenge cache, each in its own process;
 //!
 //! and prints the tables, then writes them as CSV and a PNG chart. The
-//! process under test runs on CPU 0 and everything else on the other
-//! CPUs (`taskset`), so the client's CPU (the authenticator's signatures
-//! included) is not the gateway's; each process's CPU time is read from
+//! process under test runs on the first CPU the harness may use and
+//! everything else on the others (`taskset`), so the client's CPU (the
+//! authenticator's signatures included) is not the gateway's; each process's CPU time is read from
 //! /proc over the measured window.
 
 mod client;
@@ -248,6 +248,48 @@ fn main() -> ExitCode {
     }
 }
 
+/// The CPUs this process may run on (`Cpus_allowed_list`, e.g. `0-3,6`).
+fn allowed_cpus() -> Vec<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let Some(list) = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+    else {
+        return Vec::new();
+    };
+    let mut cpus = Vec::new();
+    for part in list.trim().split(',') {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        if let (Ok(a), Ok(b)) = (a.trim().parse::<u32>(), b.trim().parse::<u32>()) {
+            cpus.extend(a..=b.min(a.saturating_add(4096)));
+        }
+    }
+    cpus
+}
+
+/// CPU lists for the process under test (the first allowed CPU) and for
+/// everything else (the others), when there are two or more and
+/// `taskset` can pin to them; else none, and the harness says so.
+fn pins() -> Option<(String, String)> {
+    let cpus = allowed_cpus();
+    let (first, rest) = cpus.split_first()?;
+    if rest.is_empty() {
+        return None;
+    }
+    let others = rest
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let works = Command::new("taskset")
+        .args(["-c", &first.to_string(), "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    works.then(|| (first.to_string(), others))
+}
+
 /// A child process killed when dropped.
 struct Proc {
     child: Child,
@@ -307,15 +349,7 @@ impl Harness {
                 fidogate.display()
             ));
         }
-        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-        let taskset = Command::new("taskset")
-            .arg("-V")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        let pins = (!args.no_pin && cpus >= 2 && taskset)
-            .then(|| ("0".to_owned(), format!("1-{}", cpus - 1)));
+        let pins = if args.no_pin { None } else { pins() };
         let dir = std::env::temp_dir().join(format!("fidogate-load-{}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         Ok(Self {
@@ -470,7 +504,9 @@ fn orchestrate(args: &RunArgs) -> Res<()> {
         Some((server, others)) => eprintln!(
             "gateway-load: process under test on CPU {server}, upstream and client on CPUs {others}"
         ),
-        None => eprintln!("gateway-load: no CPU pinning"),
+        None => eprintln!(
+            "gateway-load: no CPU pinning (--no-pin, a single allowed CPU, or taskset unavailable): client and server share the CPUs"
+        ),
     }
     let upstream_addr = free_port()?;
     let mut upstream = h.spawn(
