@@ -876,6 +876,20 @@ fn compound_statements() {
     .unwrap();
     assert_eq!(reg.fmt.id(), "compound");
     assert!(reg.trusted, "the packed x5c sub-statement reaches the root");
+    // The chain reported is the first sub-statement that has one.
+    let Value::Map(stmt) = &packed.att_stmt else {
+        panic!()
+    };
+    let x5c: Vec<Vec<u8>> = stmt
+        .iter()
+        .find(|(k, _)| *k == text("x5c"))
+        .and_then(|(_, v)| v.as_array())
+        .unwrap()
+        .iter()
+        .map(|c| c.as_bytes().unwrap().clone())
+        .collect();
+    assert!(!x5c.is_empty());
+    assert_eq!(reg.x5c, x5c);
     // One bad sub-statement fails the whole.
     let mut bad = packed.clone();
     let Value::Map(m) = &mut bad.att_stmt else {

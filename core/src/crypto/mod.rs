@@ -255,6 +255,16 @@ pub enum CryptoError {
     Signing(String),
 }
 
+/// `04 || x || y` with coordinates of the curve's size.
+fn check_sec1_uncompressed(curve: Curve, point: &[u8]) -> Result<(), CryptoError> {
+    if point.len() != 1 + 2 * curve.coordinate_len() || point.first() != Some(&0x04) {
+        return Err(CryptoError::InvalidKey(format!(
+            "{curve:?} point must be SEC1 uncompressed"
+        )));
+    }
+    Ok(())
+}
+
 /// Checks that an EC public key is a point of its curve (SEC1
 /// uncompressed, on the curve, not the identity), as a signature check
 /// with it would. Other key kinds pass: their sizes are checked when they
@@ -262,11 +272,7 @@ pub enum CryptoError {
 pub fn check_public_key(key: &PublicKey) -> Result<(), CryptoError> {
     match key {
         PublicKey::Ec { curve, point } => {
-            if point.len() != 1 + 2 * curve.coordinate_len() || point.first() != Some(&0x04) {
-                return Err(CryptoError::InvalidKey(format!(
-                    "{curve:?} point must be SEC1 uncompressed"
-                )));
-            }
+            check_sec1_uncompressed(*curve, point)?;
             backend::check_ec_point(*curve, point)
         }
         PublicKey::Ed25519(_) | PublicKey::Rsa { .. } => Ok(()),
@@ -321,11 +327,7 @@ pub fn verify(
             SignatureScheme::EcdsaDer(hash) | SignatureScheme::EcdsaFixed(hash),
             PublicKey::Ec { curve, point },
         ) => {
-            if point.len() != 1 + 2 * curve.coordinate_len() || point.first() != Some(&0x04) {
-                return Err(CryptoError::InvalidKey(format!(
-                    "{curve:?} point must be SEC1 uncompressed"
-                )));
-            }
+            check_sec1_uncompressed(*curve, point)?;
             let fixed = matches!(scheme, SignatureScheme::EcdsaFixed(_));
             let supported = match (curve, hash) {
                 (_, Hash::Sha1) => false,

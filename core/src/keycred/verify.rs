@@ -65,7 +65,7 @@ pub fn signed_payload(client_data: &[u8], public_key_pem: &str) -> String {
         public_key: &'a str,
     }
     let payload = Payload {
-        client_data_hash: hex(&sha256(client_data)),
+        client_data_hash: hex::encode(sha256(client_data)),
         public_key: public_key_pem,
     };
     serde_json::to_string(&payload).unwrap_or_default()
@@ -248,10 +248,6 @@ fn scheme_for(
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    hex::encode(bytes)
-}
-
 /// Hex to bytes, bounded before decoding.
 fn unhex(s: &str) -> Option<Vec<u8>> {
     if s.len() > 2 * MAX_DOCUMENT_LEN {
@@ -279,7 +275,7 @@ mod tests {
     #[test]
     fn hex_round_trip_and_rejects() {
         assert_eq!(
-            unhex(&hex(&[0, 1, 0xab, 0xff])),
+            unhex(&hex::encode([0, 1, 0xab, 0xff])),
             Some(vec![0, 1, 0xab, 0xff])
         );
         assert_eq!(unhex("abc"), None);

@@ -1,7 +1,7 @@
 //! Registration verification in the order of W3C WebAuthn Level 3 §7.1
 //! <https://www.w3.org/TR/webauthn-3/#sctn-registering-a-new-credential>.
 
-use super::attestation::{self, AttestationType, Ctx, Format, Outcome};
+use super::attestation::{self, AttestationType, Ctx, Format, Outcome, TrustPath};
 use super::auth_data::{AuthenticatorData, Flags};
 use super::client_data::ClientData;
 use super::cose::CoseKey;
@@ -154,16 +154,11 @@ pub fn verify_registration(
         return Err(AuthDataError::CredentialIdTooLong(attested.credential_id.len()).into());
     }
     // Step 28: extension outputs are reported for the RP to process.
-    let x5c = if outcome.trust_path.is_empty() {
-        outcome
-            .sub
-            .iter()
-            .find(|(_, o)| !o.trust_path.is_empty())
-            .map(|(_, o)| o.trust_path.clone())
-            .unwrap_or_default()
-    } else {
-        outcome.trust_path.clone()
-    };
+    let x5c = std::iter::once(&outcome)
+        .chain(outcome.sub.iter().map(|(_, o)| o))
+        .find(|o| !o.trust_path.is_empty())
+        .map(|o| o.trust_path.to_der())
+        .unwrap_or_default();
     Ok(VerifiedRegistration {
         credential_id: attested.credential_id.to_vec(),
         public_key: attested.public_key_raw.to_vec(),
@@ -274,19 +269,18 @@ fn assess_trust(
         fmt: fmt.id(),
         error,
     };
-    // The format's own parse when it kept one, certificate for certificate.
     let reparsed;
-    let chain: &[Cert<'_>] = if outcome.parsed.len() == outcome.trust_path.len() {
-        &outcome.parsed
-    } else {
-        reparsed = outcome
-            .trust_path
-            .iter()
-            .enumerate()
-            .map(|(i, der)| Cert::parse(der, i))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(trust_err)?;
-        &reparsed
+    let chain: &[Cert<'_>] = match &outcome.trust_path {
+        TrustPath::Parsed(certs) => certs,
+        TrustPath::Der(ders) => {
+            reparsed = ders
+                .iter()
+                .enumerate()
+                .map(|(i, der)| Cert::parse(der, i))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(trust_err)?;
+            &reparsed
+        }
     };
     let anchor = verify_chain(chain, &scoped, time, fmt.id()).map_err(trust_err)?;
     Ok((true, Some(anchor.name().to_owned())))

@@ -74,8 +74,7 @@ pub(super) fn verify<'a>(
         .unwrap_or(super::AttestationType::None);
     Ok(Outcome {
         attestation_type,
-        trust_path: Vec::new(),
-        parsed: Vec::new(),
+        trust_path: super::TrustPath::Der(Vec::new()),
         sub,
     })
 }

@@ -112,16 +112,39 @@ impl AttestationType {
     }
 }
 
+/// The certificate chain to assess (leaf first).
+#[derive(Debug)]
+pub(crate) enum TrustPath<'a> {
+    /// As the format parsed it from the statement: assessed without
+    /// parsing it again.
+    Parsed(Vec<Cert<'a>>),
+    /// DER the format decoded itself (android-safetynet's JWS header),
+    /// parsed when assessed; empty for none and self attestation.
+    Der(Vec<Vec<u8>>),
+}
+
+impl TrustPath<'_> {
+    pub(crate) fn is_empty(&self) -> bool {
+        match self {
+            Self::Parsed(certs) => certs.is_empty(),
+            Self::Der(ders) => ders.is_empty(),
+        }
+    }
+
+    /// The chain's DER, leaf first.
+    pub(crate) fn to_der(&self) -> Vec<Vec<u8>> {
+        match self {
+            Self::Parsed(certs) => certs.iter().map(|c| c.der().to_vec()).collect(),
+            Self::Der(ders) => ders.clone(),
+        }
+    }
+}
+
 /// What a format's verification procedure established.
 #[derive(Debug)]
 pub(crate) struct Outcome<'a> {
     pub attestation_type: AttestationType,
-    /// The certificate chain to assess (leaf first); empty for none/self.
-    pub trust_path: Vec<Vec<u8>>,
-    /// `trust_path` as the format parsed it, certificate for certificate,
-    /// so the trust assessment need not parse it again; empty when the
-    /// format kept only the DER.
-    pub parsed: Vec<Cert<'a>>,
+    pub trust_path: TrustPath<'a>,
     /// For `compound`: each verified sub-statement.
     pub sub: Vec<(Format, Outcome<'a>)>,
 }
@@ -130,8 +153,7 @@ impl<'a> Outcome<'a> {
     fn new(attestation_type: AttestationType, trust_path: Vec<Vec<u8>>) -> Self {
         Self {
             attestation_type,
-            trust_path,
-            parsed: Vec::new(),
+            trust_path: TrustPath::Der(trust_path),
             sub: Vec::new(),
         }
     }
@@ -140,8 +162,7 @@ impl<'a> Outcome<'a> {
     fn chain(attestation_type: AttestationType, chain: Vec<Cert<'a>>) -> Self {
         Self {
             attestation_type,
-            trust_path: chain.iter().map(|c| c.der().to_vec()).collect(),
-            parsed: chain,
+            trust_path: TrustPath::Parsed(chain),
             sub: Vec::new(),
         }
     }
