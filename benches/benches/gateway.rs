@@ -92,14 +92,16 @@ fn respond_json(action: BodyAction) -> serde_json::Value {
 }
 
 /// Options through the engine, then the authenticator's registration for
-/// the challenge it issued.
-fn issue_and_register(g: &Gateway, authn: &Authenticator, counter: &Cell<u64>) -> Vec<u8> {
+/// the challenge it issued: (challenge, registration body).
+fn issue_and_register(
+    g: &Gateway,
+    authn: &Authenticator,
+    counter: &Cell<u64>,
+) -> (Vec<u8>, Vec<u8>) {
     let answer = respond_json(g.on_body(&intercept(g, OPTIONS), OPTIONS_BODY, &env(counter)));
     let challenge = fidogate_core::b64::decode(answer["challenge"].as_str().unwrap()).unwrap();
-    authn
-        .register(RP, ORIGIN, &challenge)
-        .to_string()
-        .into_bytes()
+    let body = authn.register(RP, ORIGIN, &challenge).to_string();
+    (challenge, body.into_bytes())
 }
 
 fn forwarded(action: &BodyAction) -> bool {
@@ -124,14 +126,7 @@ fn bench(c: &mut Criterion) {
     for (kind, authn) in &kinds {
         // The same registration verified alone, as the verify bench does
         // (JSON parse included), against the challenge the engine issued.
-        let body = issue_and_register(&g, authn, &counter);
-        let challenge = {
-            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-            let cd = fidogate_core::b64::decode(v["response"]["clientDataJSON"].as_str().unwrap())
-                .unwrap();
-            let cd: serde_json::Value = serde_json::from_slice(&cd).unwrap();
-            fidogate_core::b64::decode(cd["challenge"].as_str().unwrap()).unwrap()
-        };
+        let (challenge, body) = issue_and_register(&g, authn, &counter);
         let rp = RelyingParty::new(RP, ORIGIN);
         let policy = Policy::default();
         let verify = || {
@@ -156,7 +151,7 @@ fn bench(c: &mut Criterion) {
         });
         group.bench_function(format!("{kind}/result"), |b| {
             b.iter_batched(
-                || issue_and_register(&g, authn, &counter),
+                || issue_and_register(&g, authn, &counter).1,
                 |body| {
                     let ix = intercept(&g, RESULT);
                     let action = g.on_body(&ix, &body, &env(&counter));

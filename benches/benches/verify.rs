@@ -222,11 +222,7 @@ fn peer_verifier(root: &Issued, chained: bool, body: &str) -> PeerVerify {
     let mut state = serde_json::to_value(&state).unwrap();
     state["challenge"] = fidogate_testkit::b64u(CHALLENGE).into();
     let state: RegistrationState = serde_json::from_value(state).unwrap();
-    let pem = format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        fidogate_core::b64::encode_std(&root.der)
-    );
-    let cas = chained.then(|| AttestationCaList::try_from(pem.as_bytes()).unwrap());
+    let cas = chained.then(|| AttestationCaList::try_from(root.pem().as_bytes()).unwrap());
     let body = body.to_owned();
     Box::new(move || {
         let reg: RegisterPublicKeyCredential = serde_json::from_str(&body).unwrap();
@@ -379,11 +375,7 @@ fn cases() -> Vec<Case> {
     let att: serde_json::Value =
         serde_json::from_slice(&fidogate_core::b64::decode(&ad).unwrap()).unwrap();
     let pem = att["publicKey"].as_str().unwrap();
-    let sig_hex = att["signature"].as_str().unwrap();
-    let signature = (0..sig_hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&sig_hex[i..i + 2], 16).unwrap())
-        .collect();
+    let signature = hex::decode(att["signature"].as_str().unwrap()).unwrap();
     let point = client.key.ec_point();
     let key = PublicKey::ec(Curve::P256, &point[1..33], &point[33..]).unwrap();
     let origins = vec![ORIGIN.to_owned()];
