@@ -32,3 +32,24 @@ pub fn b64u(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
+
+/// The `fidogate` binary of the running test's build (`target/<profile>/`),
+/// built first if this test run has not built it. For tests that run the
+/// real gateway.
+pub fn fidogate_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target/<profile>/deps");
+    let bin = dir.join("fidogate");
+    if !bin.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "-p", "fidogate-proxy", "--bin", "fidogate"])
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build -p fidogate-proxy failed");
+    }
+    bin
+}

@@ -105,22 +105,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The `fidogate` binary, built if this test run has not built it.
-fn binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap();
-    let bin = dir.join("fidogate");
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "fidogate-proxy", "--bin", "fidogate"])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    bin
-}
-
 fn start_gateway(upstream: SocketAddr) -> Gateway {
     let dir = std::env::temp_dir().join(format!(
         "fidogate-e2e-{}-{}",
@@ -153,7 +137,7 @@ gateway:
     );
     let file = dir.join("fidogate.yaml");
     std::fs::write(&file, config).unwrap();
-    let child = Command::new(binary())
+    let child = Command::new(fidogate_testkit::fidogate_binary())
         .args(["run", "--config"])
         .arg(&file)
         .stdout(Stdio::null())

@@ -10,23 +10,7 @@
 //! files and chart are written. No figure is asserted: timings belong to
 //! `scripts/bench.sh`, not to tests.
 
-use std::path::PathBuf;
 use std::process::Command;
-
-/// The `fidogate` binary of this build, built if this test run has not.
-fn fidogate() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("fidogate");
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "fidogate-proxy", "--bin", "fidogate"])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    bin
-}
 
 #[test]
 fn every_variant_runs_and_every_table_is_written() {
@@ -54,7 +38,7 @@ fn every_variant_runs_and_every_table_is_written() {
         .arg("--out")
         .arg(&out)
         .arg("--fidogate")
-        .arg(fidogate())
+        .arg(fidogate_testkit::fidogate_binary())
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
