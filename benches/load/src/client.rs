@@ -63,50 +63,19 @@ pub(crate) struct Load {
 }
 
 /// One run's figures (a "request" is a whole registration in the
-/// register workload).
-#[derive(Debug, Clone, Default)]
+/// register workload), as the load process prints them.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Outcome {
     pub(crate) requests: u64,
     pub(crate) errors: u64,
+    /// The measured span: the window, or less when `max_requests` ended
+    /// the run before the window did.
     pub(crate) seconds: f64,
     pub(crate) p50_us: u64,
     pub(crate) p99_us: u64,
     pub(crate) max_us: u64,
     pub(crate) server_cpu_s: f64,
     pub(crate) client_cpu_s: f64,
-}
-
-impl Outcome {
-    pub(crate) fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "requests": self.requests, "errors": self.errors, "seconds": self.seconds,
-            "p50_us": self.p50_us, "p99_us": self.p99_us, "max_us": self.max_us,
-            "server_cpu_s": self.server_cpu_s, "client_cpu_s": self.client_cpu_s,
-        })
-    }
-
-    pub(crate) fn from_json(v: &serde_json::Value) -> Res<Self> {
-        let u = |k: &str| {
-            v.get(k)
-                .and_then(serde_json::Value::as_u64)
-                .ok_or_else(|| format!("load result: no {k}"))
-        };
-        let f = |k: &str| {
-            v.get(k)
-                .and_then(serde_json::Value::as_f64)
-                .ok_or_else(|| format!("load result: no {k}"))
-        };
-        Ok(Self {
-            requests: u("requests")?,
-            errors: u("errors")?,
-            seconds: f("seconds")?,
-            p50_us: u("p50_us")?,
-            p99_us: u("p99_us")?,
-            max_us: u("max_us")?,
-            server_cpu_s: f("server_cpu_s")?,
-            client_cpu_s: f("client_cpu_s")?,
-        })
-    }
 }
 
 /// A JSON body of about 1 KiB.
@@ -132,6 +101,8 @@ const UNIT_TIMEOUT: Duration = Duration::from_secs(10);
 struct Tally {
     hist: Histogram<u64>,
     errors: u64,
+    /// When the last counted unit finished.
+    last_done: Option<Instant>,
 }
 
 fn histogram() -> Res<Histogram<u64>> {
@@ -208,6 +179,7 @@ async fn connection(shared: Arc<Shared>) -> Result<Tally, String> {
     let mut tally = Tally {
         hist: histogram()?,
         errors: 0,
+        last_done: None,
     };
     let (start, end) = shared.window;
     let stream = tokio::net::TcpStream::connect(shared.load.target)
@@ -238,6 +210,7 @@ async fn connection(shared: Arc<Shared>) -> Result<Tally, String> {
                     let us =
                         u64::try_from(done.duration_since(now).as_micros()).unwrap_or(u64::MAX);
                     tally.hist.saturating_record(us.max(1));
+                    tally.last_done = Some(done);
                 }
                 Ok(false) => tally.errors += 1,
                 Err(e) => {
@@ -286,16 +259,25 @@ pub(crate) fn run(load: Load) -> Res<Outcome> {
         let client1 = procfs::cpu_time(me, ticks)?;
         let mut hist = histogram()?;
         let mut errors = 0;
+        let mut last_done = None;
         for t in tasks {
             let tally = t.await.map_err(|e| format!("load task: {e}"))??;
             hist.add(&tally.hist)
                 .map_err(|e| format!("histogram: {e}"))?;
             errors += tally.errors;
+            last_done = last_done.max(tally.last_done);
         }
+        // Requests/s over the span the load was applied: when the request
+        // bound ended the run early, up to the last counted answer.
+        let bounded = shared.issued.load(Ordering::Relaxed) >= load.max_requests;
+        let seconds = match last_done {
+            Some(done) if bounded => done.duration_since(window.0),
+            _ => load.duration,
+        };
         Ok(Outcome {
             requests: hist.len(),
             errors,
-            seconds: load.duration.as_secs_f64(),
+            seconds: seconds.as_secs_f64(),
             p50_us: hist.value_at_quantile(0.5),
             p99_us: hist.value_at_quantile(0.99),
             max_us: hist.max(),

@@ -207,13 +207,11 @@ fn main() -> ExitCode {
                 max_requests,
                 server_pid,
             })?;
-            println!("{}", outcome.to_json());
-            Ok(())
+            print_json(&outcome)
         }),
-        Some(Role::VerifyAlone { batches, per_batch }) => roles::verify_alone(batches, per_batch)
-            .map(|us| {
-                println!("{}", serde_json::json!({ "verify_us": us }));
-            }),
+        Some(Role::VerifyAlone { batches, per_batch }) => {
+            roles::verify_alone(batches, per_batch).and_then(|us| print_json(&us))
+        }
         Some(Role::CriterionTables { dir, out }) => criterion::tables(&dir, &out),
         Some(Role::FidogateConfig {
             dir,
@@ -228,16 +226,9 @@ fn main() -> ExitCode {
             roles::burn(seconds);
             Ok(())
         }
-        Some(Role::Cache { entries }) => roles::cache(entries, 200_000).map(|c| {
-            println!(
-                "{}",
-                serde_json::json!({
-                    "entries": c.entries,
-                    "resident_bytes": c.resident_bytes,
-                    "issue_take_ns": c.issue_take_ns,
-                })
-            );
-        }),
+        Some(Role::Cache { entries }) => {
+            roles::cache(entries, 200_000).and_then(|c| print_json(&c))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -248,30 +239,23 @@ fn main() -> ExitCode {
     }
 }
 
-/// The CPUs this process may run on (`Cpus_allowed_list`, e.g. `0-3,6`).
-fn allowed_cpus() -> Vec<u32> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let Some(list) = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-    else {
-        return Vec::new();
-    };
-    let mut cpus = Vec::new();
-    for part in list.trim().split(',') {
-        let (a, b) = part.split_once('-').unwrap_or((part, part));
-        if let (Ok(a), Ok(b)) = (a.trim().parse::<u32>(), b.trim().parse::<u32>()) {
-            cpus.extend(a..=b.min(a.saturating_add(4096)));
-        }
-    }
-    cpus
+/// A role's result on stdout, as JSON, for the orchestrator to read.
+fn print_json<T: serde::Serialize>(value: &T) -> Res<()> {
+    let json = serde_json::to_string(value).map_err(|e| format!("output: {e}"))?;
+    println!("{json}");
+    Ok(())
+}
+
+/// Command-line arguments from displayable values.
+fn argv(items: &[&dyn std::fmt::Display]) -> Vec<String> {
+    items.iter().map(ToString::to_string).collect()
 }
 
 /// CPU lists for the process under test (the first allowed CPU) and for
 /// everything else (the others), when there are two or more and
 /// `taskset` can pin to them; else none, and the harness says so.
 fn pins() -> Option<(String, String)> {
-    let cpus = allowed_cpus();
+    let cpus = procfs::allowed_cpus();
     let (first, rest) = cpus.split_first()?;
     if rest.is_empty() {
         return None;
@@ -336,6 +320,14 @@ fn answers(addr: SocketAddr) -> bool {
     s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
 }
 
+impl Drop for Harness {
+    /// The scratch directory holds a generated signing key: it goes
+    /// whether the run ended well or not.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 impl Harness {
     fn new(args: &RunArgs) -> Res<Self> {
         let exe = std::env::current_exe().map_err(|e| format!("own path: {e}"))?;
@@ -360,17 +352,22 @@ impl Harness {
         })
     }
 
-    /// Starts `program args`, on the server CPU or the others.
-    fn spawn(&self, server: bool, program: &Path, args: &[String], what: &str) -> Res<Proc> {
-        let mut cmd = match &self.pins {
+    /// `program`, to run on the server CPU or on the others.
+    fn command(&self, server: bool, program: &Path) -> Command {
+        match &self.pins {
             Some((s, c)) => {
                 let mut cmd = Command::new("taskset");
                 cmd.arg("-c").arg(if server { s } else { c }).arg(program);
                 cmd
             }
             None => Command::new(program),
-        };
-        let child = cmd
+        }
+    }
+
+    /// Starts `program args`, on the server CPU or the others.
+    fn spawn(&self, server: bool, program: &Path, args: &[String], what: &str) -> Res<Proc> {
+        let child = self
+            .command(server, program)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -384,16 +381,14 @@ impl Harness {
     }
 
     /// Runs one of this binary's roles to the end and reads its JSON.
-    fn output(&self, server: bool, args: &[String], what: &str) -> Res<serde_json::Value> {
-        let mut cmd = match &self.pins {
-            Some((s, c)) => {
-                let mut cmd = Command::new("taskset");
-                cmd.arg("-c").arg(if server { s } else { c }).arg(&self.exe);
-                cmd
-            }
-            None => Command::new(&self.exe),
-        };
-        let out = cmd
+    fn output<T: serde::de::DeserializeOwned>(
+        &self,
+        server: bool,
+        args: &[String],
+        what: &str,
+    ) -> Res<T> {
+        let out = self
+            .command(server, &self.exe)
             .args(args)
             .stderr(Stdio::inherit())
             .output()
@@ -437,11 +432,7 @@ fn write_fidogate_config(
     threads: usize,
 ) -> Res<PathBuf> {
     let root = fidogate_testkit::webauthn::attestation_root(900);
-    let pem = format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        fidogate_core::b64::encode_std(&root.der)
-    );
-    std::fs::write(d.join("root.pem"), pem).map_err(|e| format!("root.pem: {e}"))?;
+    std::fs::write(d.join("root.pem"), root.pem()).map_err(|e| format!("root.pem: {e}"))?;
     let yaml = format!(
         r#"# Written by gateway-load: the gateway as the tower layer is configured.
 listen: ["{listen}"]
@@ -499,7 +490,6 @@ pub(crate) struct Run {
 
 fn orchestrate(args: &RunArgs) -> Res<()> {
     let h = Harness::new(args)?;
-    let s = |v: &dyn ToString| v.to_string();
     match &h.pins {
         Some((server, others)) => eprintln!(
             "gateway-load: process under test on CPU {server}, upstream and client on CPUs {others}"
@@ -512,13 +502,13 @@ fn orchestrate(args: &RunArgs) -> Res<()> {
     let mut upstream = h.spawn(
         false,
         &h.exe,
-        &[
-            s(&"app"),
-            s(&"--listen"),
-            s(&upstream_addr),
-            s(&"--threads"),
-            s(&args.threads),
-        ],
+        &argv(&[
+            &"app",
+            &"--listen",
+            &upstream_addr,
+            &"--threads",
+            &args.threads,
+        ]),
         "upstream app",
     )?;
     h.wait_ready(&mut upstream, upstream_addr)?;
@@ -541,36 +531,31 @@ fn orchestrate(args: &RunArgs) -> Res<()> {
                     adapter.name(),
                     if fidogate { "with fidogate" } else { "bare" }
                 );
-                let (program, pargs): (PathBuf, Vec<String>) = match (adapter, fidogate) {
+                let (program, pargs) = match (adapter, fidogate) {
                     (Adapter::Pingora, false) => (
                         h.exe.clone(),
-                        vec![
-                            s(&"pingora"),
-                            s(&"--listen"),
-                            s(&listen),
-                            s(&"--upstream"),
-                            s(&upstream_addr),
-                            s(&"--threads"),
-                            s(&args.threads),
-                        ],
+                        argv(&[
+                            &"pingora",
+                            &"--listen",
+                            &listen,
+                            &"--upstream",
+                            &upstream_addr,
+                            &"--threads",
+                            &args.threads,
+                        ]),
                     ),
                     (Adapter::Pingora, true) => {
                         let config = h.fidogate_config(listen, upstream_addr, args.threads)?;
                         (
                             h.fidogate.clone(),
-                            vec![s(&"run"), s(&"--config"), config.display().to_string()],
+                            argv(&[&"run", &"--config", &config.display()]),
                         )
                     }
                     (Adapter::Axum, layer) => {
-                        let mut v = vec![
-                            s(&"app"),
-                            s(&"--listen"),
-                            s(&listen),
-                            s(&"--threads"),
-                            s(&args.threads),
-                        ];
+                        let mut v =
+                            argv(&[&"app", &"--listen", &listen, &"--threads", &args.threads]);
                         if layer {
-                            v.push(s(&"--layer"));
+                            v.push("--layer".to_owned());
                         }
                         (h.exe.clone(), v)
                     }
@@ -588,28 +573,27 @@ fn orchestrate(args: &RunArgs) -> Res<()> {
                     } else {
                         args.connections
                     };
-                    let out = h.output(
+                    let outcome: Outcome = h.output(
                         false,
-                        &[
-                            s(&"load"),
-                            s(&"--target"),
-                            s(&listen),
-                            s(&"--workload"),
-                            s(&workload.name()),
-                            s(&"--connections"),
-                            s(&connections),
-                            s(&"--warmup"),
-                            s(&args.warmup),
-                            s(&"--duration"),
-                            s(&args.duration),
-                            s(&"--max-requests"),
-                            s(&args.max_requests),
-                            s(&"--server-pid"),
-                            s(&server.pid()),
-                        ],
+                        &argv(&[
+                            &"load",
+                            &"--target",
+                            &listen,
+                            &"--workload",
+                            &workload.name(),
+                            &"--connections",
+                            &connections,
+                            &"--warmup",
+                            &args.warmup,
+                            &"--duration",
+                            &args.duration,
+                            &"--max-requests",
+                            &args.max_requests,
+                            &"--server-pid",
+                            &server.pid(),
+                        ]),
                         &format!("load {} on {what}", workload.name()),
                     )?;
-                    let outcome = Outcome::from_json(&out)?;
                     eprintln!(
                         "round {round}: {what:<22} {:<8} {:>9.0} /s  p50 {:>6} us  p99 {:>6} us  server CPU {:>7.1} us/unit  errors {}",
                         workload.name(),
@@ -633,54 +617,38 @@ fn orchestrate(args: &RunArgs) -> Res<()> {
         // Verification alone, once on a quiet machine and once beside the
         // client's signing work on the other CPUs (the neighbour the
         // gateway has during registration runs).
-        let mut pair = [0.0; 2];
-        for (i, neighbour) in [false, true].into_iter().enumerate() {
-            let _burn = if neighbour {
-                Some(h.spawn(
-                    false,
-                    &h.exe,
-                    &[s(&"burn"), s(&"--seconds"), s(&120)],
-                    "signing neighbour",
-                )?)
-            } else {
-                None
-            };
-            let v = h.output(
+        let verify_alone = |beside: &str| -> Res<f64> {
+            let us: f64 = h.output(
                 true,
-                &[
-                    s(&"verify-alone"),
-                    s(&"--batches"),
-                    s(&args.verify_batches),
-                    s(&"--per-batch"),
-                    s(&args.verify_per_batch),
-                ],
+                &argv(&[
+                    &"verify-alone",
+                    &"--batches",
+                    &args.verify_batches,
+                    &"--per-batch",
+                    &args.verify_per_batch,
+                ]),
                 "verification alone",
             )?;
-            let us = v
-                .get("verify_us")
-                .and_then(serde_json::Value::as_f64)
-                .ok_or("verification alone: no figure")?;
-            eprintln!(
-                "round {round}: verification alone {us:.1} us{}",
-                if neighbour {
-                    " (beside the client's signing)"
-                } else {
-                    " (quiet)"
-                }
-            );
-            if let Some(p) = pair.get_mut(i) {
-                *p = us;
-            }
-        }
-        verify_us.push(pair);
+            eprintln!("round {round}: verification alone {us:.1} us ({beside})");
+            Ok(us)
+        };
+        let quiet = verify_alone("quiet")?;
+        let neighbour = h.spawn(
+            false,
+            &h.exe,
+            &argv(&[&"burn", &"--seconds", &120]),
+            "signing neighbour",
+        )?;
+        let beside = verify_alone("beside the client's signing")?;
+        drop(neighbour);
+        verify_us.push(report::VerifyAlone { quiet, beside });
     }
     drop(upstream);
-    let cache = h.output(
+    let cache: roles::CacheFigures = h.output(
         true,
-        &[s(&"cache"), s(&"--entries"), s(&args.cache_entries)],
+        &argv(&[&"cache", &"--entries", &args.cache_entries]),
         "challenge cache",
     )?;
-    let _ = std::fs::remove_dir_all(&h.dir);
     let machine = report::Machine::read(h.pins.is_some(), args);
     report::write(&args.out, &machine, &runs, &verify_us, &cache)
 }

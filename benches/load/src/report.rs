@@ -1,6 +1,7 @@
 //! The tables (printed, and written as Markdown and CSV) and the chart.
 
 use crate::client::Workload;
+use crate::roles::CacheFigures;
 use crate::{Adapter, Res, Run, RunArgs};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
@@ -99,12 +100,20 @@ fn cell(runs: &[Run], adapter: Adapter, fidogate: bool, workload: Workload) -> O
     })
 }
 
+/// One round's verification alone, µs: on a quiet machine, and beside the
+/// client's signing work.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct VerifyAlone {
+    pub(crate) quiet: f64,
+    pub(crate) beside: f64,
+}
+
 pub(crate) fn write(
     out: &Path,
     machine: &Machine,
     runs: &[Run],
-    verify_us: &[[f64; 2]],
-    cache: &serde_json::Value,
+    verify_us: &[VerifyAlone],
+    cache: &CacheFigures,
 ) -> Res<()> {
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut md = String::new();
@@ -164,8 +173,8 @@ pub(crate) fn write(
             ));
         }
     }
-    let quiet = median(verify_us.iter().map(|[q, _]| *q).collect());
-    let verify = median(verify_us.iter().map(|[_, b]| *b).collect());
+    let quiet = median(verify_us.iter().map(|v| v.quiet).collect());
+    let verify = median(verify_us.iter().map(|v| v.beside).collect());
     let _ = writeln!(
         md,
         "\n### Registrations (packed attestation, x5c chain to a trusted root, ES256)\n\nVerification alone, the same registration on CPU 0: **{verify:.1} µs** beside the client's signing work on the other CPU (as during the registration runs; the ratios use this), {quiet:.1} µs on a quiet machine.\n\n| adapter | registrations/s | p50 / p99 ms | gateway CPU µs/registration | client CPU µs/registration | gateway CPU / verification | goal (< 1.15) | carrying cost (2 × bare POST CPU) µs | (gateway − carrying) / verification |\n|---|---:|---:|---:|---:|---:|---|---:|---:|"
@@ -212,17 +221,9 @@ pub(crate) fn write(
         "registration,none,verify-alone,beside-client,,,,{verify:.2},,0"
     );
     let _ = writeln!(csv, "registration,none,verify-alone,quiet,,,,{quiet:.2},,0");
-    let field = |k: &str| cache.get(k).and_then(serde_json::Value::as_f64);
-    let entries = cache
-        .get("entries")
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0);
-    let bytes = cache
-        .get("resident_bytes")
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0);
+    let (entries, bytes) = (cache.entries, cache.resident_bytes);
     let mib = bytes as f64 / 1048576.0;
-    let issue_take = field("issue_take_ns").unwrap_or(f64::NAN);
+    let issue_take = cache.issue_take_ns;
     let _ = writeln!(
         md,
         "\n### Challenge cache\n\n| pending challenges | resident memory added | bytes per challenge | goal (< 200 MiB) | issue + take on the full store |\n|---:|---:|---:|---|---:|\n| {entries} | {mib:.1} MiB | {:.0} | {} | {:.2} µs |",
@@ -297,118 +298,110 @@ fn register_font() -> Res<()> {
     .map_err(|_| "the font could not be read".to_owned())
 }
 
-/// Bars: pass-through requests/s bare vs with fidogate, and gateway CPU
-/// per registration beside verification alone.
-fn chart(path: &Path, pass: &[(String, f64, f64)], reg: &[(String, f64)], verify: f64) -> Res<()> {
-    register_font()?;
-    let err = |e: &dyn std::fmt::Display| format!("chart: {e}");
-    let root = BitMapBackend::new(path, (1200, 520)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(&e))?;
-    let (left, right) = root.split_horizontally(760);
-    let bare_colour = RGBColor(120, 120, 120);
-    let gate_colour = RGBColor(31, 119, 180);
+const BARE: RGBColor = RGBColor(120, 120, 120);
+const FIDOGATE: RGBColor = RGBColor(31, 119, 180);
 
-    let ymax = pass.iter().map(|p| p.1.max(p.2)).fold(1.0, f64::max) * 1.15;
-    let n = i32::try_from(pass.len()).unwrap_or(0);
-    let mut c = ChartBuilder::on(&left)
-        .caption(
-            "Pass-through requests/s (bare vs with fidogate)",
-            ("sans-serif", 20),
-        )
+/// A labelled group of bars, each with its colour.
+type Group = (String, Vec<(f64, RGBColor)>);
+
+/// Groups of bars on one panel: each bar 2 units wide, a 1-unit gap
+/// after each group, the label under the group's middle. Every group has
+/// as many bars as the first.
+fn bar_panel(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    caption: &str,
+    y_desc: &str,
+    groups: &[Group],
+    legend: &[(&str, RGBColor)],
+) -> Res<()> {
+    let err = |e: &dyn std::fmt::Display| format!("chart: {e}");
+    let bars = i32::try_from(groups.first().map_or(1, |g| g.1.len().max(1))).unwrap_or(1);
+    let width = 2 * bars + 1;
+    let n = i32::try_from(groups.len()).unwrap_or(0);
+    let ymax = groups
+        .iter()
+        .flat_map(|g| g.1.iter().map(|b| b.0))
+        .fold(1.0, f64::max)
+        * 1.15;
+    let mut c = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(34)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0..n * 3, 0f64..ymax)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0..n * width, 0f64..ymax)
         .map_err(|e| err(&e))?;
-    let labels: Vec<String> = pass.iter().map(|p| p.0.clone()).collect();
     c.configure_mesh()
         .disable_x_mesh()
-        .x_labels(usize::try_from(n * 3 + 1).unwrap_or(1))
+        .x_labels(usize::try_from(n * width + 1).unwrap_or(1))
         .x_label_formatter(&|x| {
-            if x.rem_euclid(3) == 1 {
-                usize::try_from(x / 3)
+            if x.rem_euclid(width) == bars {
+                usize::try_from(x / width)
                     .ok()
-                    .and_then(|i| labels.get(i).cloned())
+                    .and_then(|i| groups.get(i))
+                    .map(|g| g.0.clone())
                     .unwrap_or_default()
             } else {
                 String::new()
             }
         })
-        .y_desc("requests/s")
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .y_desc(y_desc)
         .label_style(("sans-serif", 14))
         .draw()
         .map_err(|e| err(&e))?;
-    for (i, (_, bare, with)) in pass.iter().enumerate() {
-        let x = i32::try_from(i).unwrap_or(0) * 3;
-        c.draw_series([
-            Rectangle::new([(x, 0.0), (x + 1, *bare)], bare_colour.filled()),
-            Rectangle::new([(x + 1, 0.0), (x + 2, *with)], gate_colour.filled()),
-        ])
+    for (i, (_, values)) in groups.iter().enumerate() {
+        let x0 = i32::try_from(i).unwrap_or(0) * width;
+        c.draw_series(values.iter().enumerate().map(|(j, (v, colour))| {
+            let x = x0 + 2 * i32::try_from(j).unwrap_or(0);
+            Rectangle::new([(x, 0.0), (x + 2, *v)], colour.filled())
+        }))
         .map_err(|e| err(&e))?;
     }
-    c.draw_series(std::iter::once(Rectangle::new(
-        [(0, 0.0), (0, 0.0)],
-        bare_colour.filled(),
-    )))
-    .map_err(|e| err(&e))?
-    .label("bare")
-    .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 12, y + 6)], bare_colour.filled()));
-    c.draw_series(std::iter::once(Rectangle::new(
-        [(0, 0.0), (0, 0.0)],
-        gate_colour.filled(),
-    )))
-    .map_err(|e| err(&e))?
-    .label("with fidogate")
-    .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 12, y + 6)], gate_colour.filled()));
+    if legend.is_empty() {
+        return Ok(());
+    }
+    for &(name, colour) in legend {
+        c.draw_series(std::iter::once(Rectangle::new(
+            [(0, 0.0), (0, 0.0)],
+            colour.filled(),
+        )))
+        .map_err(|e| err(&e))?
+        .label(name)
+        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 12, y + 6)], colour.filled()));
+    }
     c.configure_series_labels()
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
         .label_font(("sans-serif", 14))
         .position(SeriesLabelPosition::UpperRight)
         .draw()
-        .map_err(|e| err(&e))?;
+        .map_err(|e| err(&e))
+}
 
-    let mut bars: Vec<(String, f64, RGBColor)> =
-        vec![("verification alone".to_owned(), verify, bare_colour)];
-    bars.extend(
-        reg.iter()
-            .map(|(a, v)| (format!("{a} gateway"), *v, gate_colour)),
-    );
-    let ymax = bars.iter().map(|b| b.1).fold(1.0, f64::max) * 1.2;
-    let m = i32::try_from(bars.len()).unwrap_or(0);
-    let mut c = ChartBuilder::on(&right)
-        .caption("CPU per registration (µs)", ("sans-serif", 20))
-        .margin(12)
-        .x_label_area_size(34)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0..m * 3, 0f64..ymax)
-        .map_err(|e| err(&e))?;
-    let names: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
-    c.configure_mesh()
-        .disable_x_mesh()
-        .x_labels(usize::try_from(m * 3 + 1).unwrap_or(1))
-        .x_label_formatter(&|x| {
-            if x.rem_euclid(3) == 1 {
-                usize::try_from(x / 3)
-                    .ok()
-                    .and_then(|i| names.get(i).cloned())
-                    .unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
-        .y_desc("µs")
-        .label_style(("sans-serif", 13))
-        .draw()
-        .map_err(|e| err(&e))?;
-    for (i, (_, v, colour)) in bars.iter().enumerate() {
-        let x = i32::try_from(i).unwrap_or(0) * 3;
-        c.draw_series(std::iter::once(Rectangle::new(
-            [(x, 0.0), (x + 2, *v)],
-            colour.filled(),
-        )))
-        .map_err(|e| err(&e))?;
-    }
-    root.present().map_err(|e| err(&e))?;
-    Ok(())
+/// Bars: pass-through requests/s bare vs with fidogate, and gateway CPU
+/// per registration beside verification alone.
+fn chart(path: &Path, pass: &[(String, f64, f64)], reg: &[(String, f64)], verify: f64) -> Res<()> {
+    register_font()?;
+    let root = BitMapBackend::new(path, (1200, 520)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| format!("chart: {e}"))?;
+    let (left, right) = root.split_horizontally(760);
+    let pass: Vec<Group> = pass
+        .iter()
+        .map(|(name, bare, with)| (name.clone(), vec![(*bare, BARE), (*with, FIDOGATE)]))
+        .collect();
+    bar_panel(
+        &left,
+        "Pass-through requests/s (bare vs with fidogate)",
+        "requests/s",
+        &pass,
+        &[("bare", BARE), ("with fidogate", FIDOGATE)],
+    )?;
+    let reg: Vec<Group> = std::iter::once(("verification alone".to_owned(), vec![(verify, BARE)]))
+        .chain(
+            reg.iter()
+                .map(|(a, v)| (format!("{a} gateway"), vec![(*v, FIDOGATE)])),
+        )
+        .collect();
+    bar_panel(&right, "CPU per registration (µs)", "µs", &reg, &[])?;
+    root.present().map_err(|e| format!("chart: {e}"))
 }

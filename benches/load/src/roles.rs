@@ -229,6 +229,7 @@ pub(crate) fn verify_alone(batches: usize, per_batch: usize) -> Res<f64> {
 /// The challenge cache with `entries` pending challenges, as the engine
 /// fills it (32-byte challenge, WebAuthn context): resident memory it
 /// added, and the cost of one issue + take on the full store.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(crate) struct CacheFigures {
     pub(crate) entries: u64,
     pub(crate) resident_bytes: u64,
