@@ -169,3 +169,60 @@ pub(crate) fn tables(dir: &Path, out: &Path) -> Res<()> {
     put("verify.md", &md)?;
     put("verify.csv", &csv)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(dir: &Path, name: &str, bench: &str, estimates: &str) {
+        let d = dir.join(name).join("verify").join("new");
+        std::fs::create_dir_all(&d).unwrap_or_default();
+        std::fs::write(d.join("benchmark.json"), bench).unwrap_or_default();
+        std::fs::write(d.join("estimates.json"), estimates).unwrap_or_default();
+    }
+
+    #[test]
+    fn unreadable_results_are_skipped_and_good_ones_read() {
+        let dir = std::env::temp_dir().join(format!("fidogate-crit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let estimates = r#"{"median":{"point_estimate":1234.5}}"#;
+        entry(
+            &dir,
+            "good",
+            r#"{"full_id":"aws-lc/none/verify"}"#,
+            estimates,
+        );
+        // Cut, tampered and missing pieces: none of them is read.
+        entry(&dir, "cut", r#"{"full_id":"aws-lc/cut/ver"#, estimates);
+        entry(
+            &dir,
+            "no-median",
+            r#"{"full_id":"aws-lc/x/verify"}"#,
+            r#"{"mean":{"point_estimate":1}}"#,
+        );
+        entry(
+            &dir,
+            "text-median",
+            r#"{"full_id":"aws-lc/y/verify"}"#,
+            r#"{"median":{"point_estimate":"1"}}"#,
+        );
+        entry(
+            &dir,
+            "cut-estimates",
+            r#"{"full_id":"aws-lc/z/verify"}"#,
+            &estimates[..20],
+        );
+        let m = medians(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        let m = m.ok();
+        assert_eq!(
+            m.as_ref().map(|m| m.keys().cloned().collect::<Vec<_>>()),
+            Some(vec!["aws-lc/none/verify".to_owned()])
+        );
+        assert_eq!(
+            m.and_then(|m| m.get("aws-lc/none/verify").copied()),
+            Some(1234.5)
+        );
+        assert!(medians(Path::new("/nonexistent/criterion")).is_err());
+    }
+}
