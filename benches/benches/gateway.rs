@@ -16,6 +16,9 @@
 //! - `<kind>/verify-alone`: `verify_registration` on the registration;
 //! - `<kind>/options` and `<kind>/result`: the engine's two steps; their
 //!   sum over `verify-alone` is what the gateway adds to verification;
+//! - `pass-through`: the decision on a request that is not intercepted
+//!   (header hygiene and route matching on a browser-like head), what the
+//!   gateway adds to every other request;
 //! - `sign-header`: one verified-credential header (ES256 JWS);
 //! - `challenge-issue-take`: one challenge issued and taken in a store
 //!   holding 100,000 others.
@@ -162,6 +165,29 @@ fn bench(c: &mut Criterion) {
             )
         });
     }
+
+    let mut head = HeaderMap::new();
+    for (k, v) in [
+        ("host", "example.com"),
+        ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36"),
+        ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9"),
+        ("accept-encoding", "gzip, deflate, br"),
+        ("accept-language", "en-GB,en;q=0.9"),
+        ("cookie", "session=0123456789abcdef; theme=dark"),
+    ] {
+        head.insert(k, v.parse().unwrap());
+    }
+    assert!(matches!(
+        g.on_request(&Method::GET, "/account/profile", &head),
+        RequestAction::PassThrough
+    ));
+    group.bench_function("pass-through", |b| {
+        b.iter(|| {
+            let spoofed = g.spoofed_headers(black_box(&head));
+            let action = g.on_request(&Method::GET, black_box("/account/profile"), &head);
+            black_box((spoofed.is_empty(), matches!(action, RequestAction::PassThrough)))
+        })
+    });
 
     let signer =
         TokenSigner::from_pkcs8_der(&SigningKey::generate(alg::ES256, 1).pkcs8_der()).unwrap();
