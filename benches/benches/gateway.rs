@@ -169,8 +169,14 @@ fn bench(c: &mut Criterion) {
     let mut head = HeaderMap::new();
     for (k, v) in [
         ("host", "example.com"),
-        ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36"),
-        ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9"),
+        (
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36",
+        ),
+        (
+            "accept",
+            "text/html,application/xhtml+xml,application/xml;q=0.9",
+        ),
         ("accept-encoding", "gzip, deflate, br"),
         ("accept-language", "en-GB,en;q=0.9"),
         ("cookie", "session=0123456789abcdef; theme=dark"),
@@ -185,7 +191,10 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let spoofed = g.spoofed_headers(black_box(&head));
             let action = g.on_request(&Method::GET, black_box("/account/profile"), &head);
-            black_box((spoofed.is_empty(), matches!(action, RequestAction::PassThrough)))
+            black_box((
+                spoofed.is_empty(),
+                matches!(action, RequestAction::PassThrough),
+            ))
         })
     });
 

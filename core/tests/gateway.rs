@@ -299,6 +299,7 @@ fn capture(g: &Gateway, path: &str, answer: Option<&[u8]>, status: u16) -> Respo
     );
     let after = f.after.unwrap();
     assert!(after.depends_on_answer_body());
+    let answer = answer.map_or(AppAnswer::TooLarge, AppAnswer::Body);
     g.on_response(
         &after,
         StatusCode::from_u16(status).unwrap(),

@@ -24,12 +24,12 @@
 //!
 //! Pass-through routes take none of these steps.
 
+use crate::subrequest::{self, Read};
 use async_trait::async_trait;
-use bytes::Bytes;
-use fidogate_core::UnixTime;
+use bytes::{Bytes, BytesMut};
 use fidogate_core::gateway::{
-    AfterResponse, BodyAction, Env, Gateway, Intercept, Refusal, Reply, RequestAction,
-    ResponseAction,
+    AfterResponse, AppAnswer, BodyAction, Env, Failure, Gateway, Intercept, Reply, RequestAction,
+    ResponseAction, Source, SystemSource,
 };
 use http::{HeaderName, HeaderValue, StatusCode};
 use pingora::Result;
@@ -37,8 +37,9 @@ use pingora::http::{RequestHeader, ResponseHeader};
 use pingora::proxy::{FailToProxy, ProxyHttp, Session};
 use pingora::upstreams::peer::HttpPeer;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 /// The per-request state.
 #[derive(Debug, Default)]
@@ -47,7 +48,6 @@ pub struct Ctx {
     intercept: Option<Intercept>,
     headers: Vec<(HeaderName, HeaderValue)>,
     after: Option<AfterResponse>,
-    env: Option<Env>,
     replacement: Option<Bytes>,
     decision: &'static str,
     status: u16,
@@ -58,6 +58,7 @@ pub struct Ctx {
 #[derive(Debug)]
 pub struct FidogateProxy {
     gateway: Gateway,
+    source: Arc<dyn Source>,
     upstreams: Vec<SocketAddr>,
     next: AtomicUsize,
     healthz: String,
@@ -65,7 +66,8 @@ pub struct FidogateProxy {
 }
 
 impl FidogateProxy {
-    /// A proxy driving `gateway` in front of `upstreams` (at least one).
+    /// A proxy driving `gateway` in front of `upstreams` (at least one),
+    /// with the system clock and the operating system's random source.
     pub fn new(
         gateway: Gateway,
         upstreams: Vec<SocketAddr>,
@@ -74,11 +76,19 @@ impl FidogateProxy {
     ) -> Self {
         Self {
             gateway,
+            source: Arc::new(SystemSource),
             upstreams,
             next: AtomicUsize::new(0),
             healthz,
             body_timeout,
         }
+    }
+
+    /// Takes the time and randomness of each request from `source` instead.
+    #[must_use]
+    pub fn with_source(mut self, source: Arc<dyn Source>) -> Self {
+        self.source = source;
+        self
     }
 
     fn pick(&self) -> Option<SocketAddr> {
@@ -87,21 +97,10 @@ impl FidogateProxy {
     }
 }
 
-/// The time and fresh randomness for one request.
-pub fn env() -> Env {
-    use rand::RngCore;
-    let mut random = [0u8; 48];
-    rand::rngs::OsRng.fill_bytes(&mut random);
-    Env {
-        now: UnixTime::from_system(SystemTime::now()),
-        random,
-    }
-}
-
 /// Writes an answer of the gateway's.
 async fn write_reply(session: &mut Session, reply: Reply, keepalive: bool) -> Result<()> {
     let mut header = ResponseHeader::build(reply.status, Some(3))?;
-    header.insert_header("content-type", Reply::CONTENT_TYPE)?;
+    header.insert_header("content-type", reply.content_type())?;
     header.insert_header("content-length", reply.body.len().to_string())?;
     if !keepalive {
         session.set_keepalive(None);
@@ -114,32 +113,24 @@ async fn write_reply(session: &mut Session, reply: Reply, keepalive: bool) -> Re
         .await
 }
 
-fn reason_of(reply: &Reply) -> &'static str {
-    reply
-        .refusal
-        .as_ref()
-        .map_or("answered", |(refusal, _)| refusal.reason())
-}
-
 enum BodyRead {
     Whole(Bytes),
-    TooLarge,
-    Failed(&'static str),
+    Failed(Failure),
 }
 
 /// Reads the whole request body, stopping past `limit` bytes.
 async fn read_body(session: &mut Session, limit: usize, timeout: Duration) -> BodyRead {
-    let mut out = bytes::BytesMut::new();
+    let mut out = BytesMut::new();
     let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left, session.read_request_body()).await {
-            Err(_) => return BodyRead::Failed("the request body did not arrive in time"),
-            Ok(Err(_)) => return BodyRead::Failed("the request body could not be read"),
+            Err(_) => return BodyRead::Failed(Failure::BodyTimedOut),
+            Ok(Err(_)) => return BodyRead::Failed(Failure::BodyUnreadable),
             Ok(Ok(None)) => return BodyRead::Whole(out.freeze()),
             Ok(Ok(Some(chunk))) => {
                 if out.len().saturating_add(chunk.len()) > limit {
-                    return BodyRead::TooLarge;
+                    return BodyRead::Failed(Failure::BodyTooLarge);
                 }
                 out.extend_from_slice(&chunk);
             }
@@ -148,6 +139,7 @@ async fn read_body(session: &mut Session, limit: usize, timeout: Duration) -> Bo
 }
 
 impl FidogateProxy {
+    /// Sends the engine's answer.
     async fn answer(
         &self,
         session: &mut Session,
@@ -157,76 +149,130 @@ impl FidogateProxy {
     ) -> Result<bool> {
         ctx.decision = "respond";
         ctx.status = reply.status.as_u16();
-        ctx.reason = reason_of(&reply);
+        ctx.reason = reply.reason();
         write_reply(session, reply, keepalive).await?;
         Ok(true)
     }
 
-    /// Upstream-issued challenges: the gateway asks the app itself, reads
-    /// the challenge, and answers the client.
+    /// Sends the engine's answer to a failure on the adapter's side.
+    async fn failed(
+        &self,
+        session: &mut Session,
+        ctx: &mut Ctx,
+        intercept: &Intercept,
+        failure: Failure,
+        keepalive: bool,
+    ) -> Result<bool> {
+        let reply = self.gateway.on_failure(intercept, failure);
+        self.answer(session, ctx, reply, keepalive).await
+    }
+
+    /// App-issued challenges: the gateway asks the app itself, reads the
+    /// challenge, and answers the client.
     async fn fetch_options(
         &self,
         session: &mut Session,
         ctx: &mut Ctx,
+        intercept: &Intercept,
         after: &AfterResponse,
         body: Bytes,
         env: &Env,
     ) -> Result<bool> {
-        let dialect = ctx.intercept.as_ref().map(Intercept::dialect);
-        let fail = |m: &str| dialect.map(|d| Reply::refuse(d, Refusal::BadUpstream, m.to_owned()));
         let Some(addr) = self.pick() else {
-            return Ok(false);
+            let failure = Failure::AppUnreachable("no upstream is configured".to_owned());
+            return self.failed(session, ctx, intercept, failure, true).await;
         };
-        let limit = self.gateway.response_limit();
-        match crate::subrequest::send(addr, session.req_header(), body, limit, self.body_timeout)
-            .await
-        {
-            Ok((head, answer)) => {
-                let status =
-                    StatusCode::from_u16(head.status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-                if !after.wants_body(status) {
-                    return self.relay(session, ctx, head, answer).await;
-                }
-                match self
-                    .gateway
-                    .on_response(after, status, answer.as_deref(), env)
-                {
-                    ResponseAction::Keep => self.relay(session, ctx, head, answer).await,
-                    ResponseAction::Replace(reply) => self.answer(session, ctx, reply, true).await,
-                }
+        let timeout = self.body_timeout;
+        let mut app = match subrequest::send(addr, session.req_header(), body, timeout).await {
+            Ok(app) => app,
+            Err(subrequest::Failed::Timeout) => {
+                return self
+                    .failed(session, ctx, intercept, Failure::AppTimedOut, true)
+                    .await;
             }
-            Err(e) => match fail(&format!("the app could not be reached: {e}")) {
-                Some(reply) => self.answer(session, ctx, reply, true).await,
-                None => Ok(false),
-            },
+            Err(subrequest::Failed::Unreachable(why)) => {
+                let failure = Failure::AppUnreachable(why);
+                return self.failed(session, ctx, intercept, failure, true).await;
+            }
+        };
+        let status = StatusCode::from_u16(app.head.status.as_u16()).unwrap_or(StatusCode::OK);
+        if !after.wants_body(status) {
+            return self.relay(session, ctx, app).await;
+        }
+        let limit = self.gateway.response_limit();
+        let mut read = BytesMut::new();
+        let outcome = loop {
+            match subrequest::next_chunk(&mut app.body, timeout).await {
+                Read::Chunk(chunk) if read.len().saturating_add(chunk.len()) > limit => {
+                    break AppRead::TooLarge;
+                }
+                Read::Chunk(chunk) => read.extend_from_slice(&chunk),
+                Read::End => break AppRead::Whole,
+                Read::Failed => break AppRead::Unreadable,
+            }
+        };
+        let answer = match outcome {
+            AppRead::Whole => AppAnswer::Body(&read),
+            AppRead::TooLarge => AppAnswer::TooLarge,
+            AppRead::Unreadable => AppAnswer::Unreadable,
+        };
+        match self.gateway.on_response(after, status, answer, env) {
+            ResponseAction::Keep => {
+                let mut head = app.head;
+                head.insert_header("content-length", read.len().to_string())?;
+                ctx.decision = "forward";
+                ctx.status = status.as_u16();
+                ctx.reason = ResponseAction::Keep.reason();
+                session.write_response_header(Box::new(head), false).await?;
+                session
+                    .write_response_body(Some(read.freeze()), true)
+                    .await?;
+                Ok(true)
+            }
+            ResponseAction::Replace(reply) => self.answer(session, ctx, reply, true).await,
         }
     }
 
-    /// Sends the app's own answer on.
+    /// Sends the app's answer on as it comes, whatever its size.
     async fn relay(
         &self,
         session: &mut Session,
         ctx: &mut Ctx,
-        mut head: ResponseHeader,
-        body: Option<Bytes>,
+        mut app: subrequest::Answer,
     ) -> Result<bool> {
-        let Some(body) = body else {
-            let dialect = ctx.intercept.as_ref().map(Intercept::dialect);
-            if let Some(d) = dialect {
-                let reply = Reply::refuse(d, Refusal::BadUpstream, "the app's answer is too large");
-                return self.answer(session, ctx, reply, true).await;
-            }
-            return Ok(false);
-        };
-        head.remove_header("transfer-encoding");
-        head.insert_header("content-length", body.len().to_string())?;
+        match app.length {
+            Some(len) => app.head.insert_header("content-length", len.to_string())?,
+            None => app.head.insert_header("transfer-encoding", "chunked")?,
+        }
         ctx.decision = "forward";
-        ctx.status = head.status.as_u16();
-        ctx.reason = "upstream answer kept";
-        session.write_response_header(Box::new(head), false).await?;
-        session.write_response_body(Some(body), true).await?;
-        Ok(true)
+        ctx.status = app.head.status.as_u16();
+        ctx.reason = ResponseAction::Keep.reason();
+        session
+            .write_response_header(Box::new(app.head), false)
+            .await?;
+        loop {
+            match subrequest::next_chunk(&mut app.body, self.body_timeout).await {
+                Read::Chunk(chunk) => session.write_response_body(Some(chunk), false).await?,
+                Read::End => {
+                    session.write_response_body(None, true).await?;
+                    return Ok(true);
+                }
+                Read::Failed => {
+                    // The head is sent: all that is left is to cut the
+                    // answer short, which the client sees.
+                    session.set_keepalive(None);
+                    return Ok(true);
+                }
+            }
+        }
     }
+}
+
+/// How reading the app's answer ended.
+enum AppRead {
+    Whole,
+    TooLarge,
+    Unreadable,
 }
 
 #[async_trait]
@@ -260,9 +306,8 @@ impl ProxyHttp for FidogateProxy {
             (!health).then(|| self.gateway.on_request(&h.method, h.uri.path(), &h.headers))
         };
         let Some(action) = action else {
-            let reply = Reply::ok(&serde_json::json!({"status": "ok"}));
             ctx.decision = "health";
-            write_reply(session, reply, true).await?;
+            write_reply(session, self.gateway.health(), true).await?;
             return Ok(true);
         };
         let intercept = match action {
@@ -274,21 +319,19 @@ impl ProxyHttp for FidogateProxy {
         session.enable_retry_buffering();
         let body = match read_body(session, intercept.limit(), self.body_timeout).await {
             BodyRead::Whole(body) => body,
-            BodyRead::TooLarge => {
-                let reply = self.gateway.too_large(&intercept);
-                // The rest of the body was not read: close after answering.
-                return self.answer(session, ctx, reply, false).await;
-            }
-            BodyRead::Failed(why) => {
-                let reply = Reply::refuse(
-                    intercept.dialect(),
-                    Refusal::Verification(fidogate_core::ErrorClass::Malformed),
-                    why,
-                );
-                return self.answer(session, ctx, reply, false).await;
+            // The rest of the body was not read: close after answering.
+            BodyRead::Failed(failure) => {
+                return self.failed(session, ctx, &intercept, failure, false).await;
             }
         };
-        let env = env();
+        let env = match self.source.env() {
+            Ok(env) => env,
+            Err(e) => {
+                return self
+                    .failed(session, ctx, &intercept, Failure::Source(e), true)
+                    .await;
+            }
+        };
         match self.gateway.on_body(&intercept, &body, &env) {
             BodyAction::Respond(reply) => self.answer(session, ctx, reply, true).await,
             BodyAction::Forward(forward) => {
@@ -297,13 +340,14 @@ impl ProxyHttp for FidogateProxy {
                 {
                     // Pingora sends the answer's head before its body is
                     // seen: the gateway asks the app itself.
-                    return self.fetch_options(session, ctx, after, body, &env).await;
+                    return self
+                        .fetch_options(session, ctx, &intercept, after, body, &env)
+                        .await;
                 }
+                ctx.decision = "forward";
+                ctx.reason = forward.reason();
                 ctx.headers = forward.headers;
                 ctx.after = forward.after;
-                ctx.env = Some(env);
-                ctx.decision = "forward";
-                ctx.reason = "verified";
                 Ok(false)
             }
         }
@@ -330,22 +374,17 @@ impl ProxyHttp for FidogateProxy {
         ctx: &mut Ctx,
     ) -> Result<()> {
         ctx.status = upstream_response.status.as_u16();
-        let (Some(after), Some(env)) = (&ctx.after, &ctx.env) else {
+        let Some(after) = &ctx.after else {
             return Ok(());
         };
         let status =
             StatusCode::from_u16(upstream_response.status.as_u16()).unwrap_or(StatusCode::OK);
-        if !after.wants_body(status) {
-            return Ok(());
-        }
         // The cloud authenticator's token answer does not depend on the
         // app's body: the header can be rewritten now.
-        if let ResponseAction::Replace(reply) =
-            self.gateway.on_response(after, status, Some(b""), env)
-        {
+        if let Some(reply) = after.replacement_for(status) {
             upstream_response.set_status(reply.status.as_u16())?;
             upstream_response.remove_header("transfer-encoding");
-            upstream_response.insert_header("content-type", Reply::CONTENT_TYPE)?;
+            upstream_response.insert_header("content-type", reply.content_type())?;
             upstream_response.insert_header("content-length", reply.body.len().to_string())?;
             ctx.status = reply.status.as_u16();
             ctx.replacement = Some(Bytes::from(reply.body));
@@ -387,13 +426,13 @@ impl ProxyHttp for FidogateProxy {
                 can_reuse_downstream: false,
             };
         };
-        let reply = Reply::refuse(
-            intercept.dialect(),
-            Refusal::BadUpstream,
-            "the app could not be reached",
-        );
-        ctx.reason = "bad_upstream";
-        let error_code = reply.status.as_u16();
+        let reply = self
+            .gateway
+            .on_failure(intercept, Failure::AppUnreachable(e.to_string()));
+        ctx.decision = "respond";
+        ctx.reason = reply.reason();
+        ctx.status = reply.status.as_u16();
+        let error_code = ctx.status;
         let _ = write_reply(session, reply, true).await;
         FailToProxy {
             error_code,
@@ -405,18 +444,7 @@ impl ProxyHttp for FidogateProxy {
         let Some(intercept) = &ctx.intercept else {
             return;
         };
-        let latency = ctx.started.map_or(0, |s| {
-            u64::try_from(s.elapsed().as_micros()).unwrap_or(u64::MAX)
-        });
-        tracing::info!(
-            route = intercept.route_name(),
-            dialect = intercept.dialect().as_str(),
-            endpoint = ?intercept.endpoint(),
-            decision = ctx.decision,
-            status = ctx.status,
-            reason = ctx.reason,
-            latency_us = latency,
-            "fidogate"
-        );
+        let latency = ctx.started.map_or(Duration::ZERO, |s| s.elapsed());
+        intercept.log(ctx.decision, ctx.status, ctx.reason, latency);
     }
 }

@@ -3,7 +3,8 @@
 //! the client gets it.
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use pingora::http::{RequestHeader, ResponseHeader};
 use std::net::SocketAddr;
@@ -23,22 +24,39 @@ const SKIP: [&str; 9] = [
     "proxy-authorization",
 ];
 
-/// Sends `req` with `body` to `addr`; the answer's head and at most `limit`
-/// bytes of body (`None` when larger).
+/// Why the exchange with the app failed.
+#[derive(Debug)]
+pub(crate) enum Failed {
+    /// Connecting or talking to the app failed.
+    Unreachable(String),
+    /// The app did not answer within the timeout.
+    Timeout,
+}
+
+/// The app's answer: its head (hop-by-hop and framing headers removed),
+/// the Content-Length it announced, and its body still to be read.
+pub(crate) struct Answer {
+    pub head: ResponseHeader,
+    pub length: Option<u64>,
+    pub body: Incoming,
+}
+
+/// Sends `req` with `body` to `addr`, and returns the answer's head as
+/// soon as it arrives.
 pub(crate) async fn send(
     addr: SocketAddr,
     req: &RequestHeader,
     body: Bytes,
-    limit: usize,
     timeout: Duration,
-) -> Result<(ResponseHeader, Option<Bytes>), String> {
+) -> Result<Answer, Failed> {
     let work = async {
+        let fail = |e: &dyn std::fmt::Display| Failed::Unreachable(e.to_string());
         let stream = tokio::net::TcpStream::connect(addr)
             .await
-            .map_err(|e| format!("connect {addr}: {e}"))?;
+            .map_err(|e| Failed::Unreachable(format!("connect {addr}: {e}")))?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| fail(&e))?;
         tokio::spawn(conn);
         let target = req.uri.path_and_query().map_or("/", |p| p.as_str());
         let mut builder = http::Request::builder()
@@ -52,28 +70,51 @@ pub(crate) async fn send(
         let request = builder
             .header("content-length", body.len())
             .body(Full::new(body))
-            .map_err(|e| e.to_string())?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| e.to_string())?;
-        let (parts, incoming) = response.into_parts();
-        let body = Limited::new(incoming, limit)
-            .collect()
-            .await
-            .ok()
-            .map(http_body_util::Collected::to_bytes);
+            .map_err(|e| fail(&e))?;
+        let response = sender.send_request(request).await.map_err(|e| fail(&e))?;
+        let (parts, body) = response.into_parts();
+        let length = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
         let mut head = ResponseHeader::build(parts.status.as_u16(), Some(parts.headers.len()))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| fail(&e))?;
         for (name, value) in &parts.headers {
             if !SKIP.contains(&name.as_str()) {
                 head.append_header(name.clone(), value.clone())
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| fail(&e))?;
             }
         }
-        Ok((head, body))
+        Ok(Answer { head, length, body })
     };
     tokio::time::timeout(timeout, work)
         .await
-        .map_err(|_| "the app did not answer in time".to_owned())?
+        .map_err(|_| Failed::Timeout)?
+}
+
+/// How reading the app's body ended.
+#[derive(Debug)]
+pub(crate) enum Read {
+    /// The next chunk.
+    Chunk(Bytes),
+    /// The end.
+    End,
+    /// The body failed, or stalled past the timeout.
+    Failed,
+}
+
+/// The next data chunk of the app's body, within `timeout`.
+pub(crate) async fn next_chunk(body: &mut Incoming, timeout: Duration) -> Read {
+    loop {
+        match tokio::time::timeout(timeout, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    return Read::Chunk(data);
+                }
+            }
+            Ok(None) => return Read::End,
+            Ok(Some(Err(_))) | Err(_) => return Read::Failed,
+        }
+    }
 }

@@ -1,5 +1,6 @@
 use crate::service::Fidogate;
-use fidogate_core::gateway::Gateway;
+use fidogate_core::gateway::{Gateway, Source, SystemSource};
+use std::sync::Arc;
 use tower_layer::Layer;
 
 /// Puts the fidogate engine in front of a service. Holds configuration
@@ -7,12 +8,27 @@ use tower_layer::Layer;
 #[derive(Debug, Clone)]
 pub struct FidogateLayer {
     gateway: Gateway,
+    source: Arc<dyn Source>,
 }
 
 impl FidogateLayer {
-    /// A layer driving `gateway`.
+    /// A layer driving `gateway`, with the system clock and the operating
+    /// system's random source.
     pub fn new(gateway: Gateway) -> Self {
-        Self { gateway }
+        Self {
+            gateway,
+            source: Arc::new(SystemSource),
+        }
+    }
+
+    /// Takes the time and randomness of each request from `source`
+    /// instead (tests pass a [`ManualSource`] to move the clock).
+    ///
+    /// [`ManualSource`]: fidogate_core::gateway::ManualSource
+    #[must_use]
+    pub fn with_source(mut self, source: Arc<dyn Source>) -> Self {
+        self.source = source;
+        self
     }
 
     /// The engine.
@@ -25,6 +41,6 @@ impl<S> Layer<S> for FidogateLayer {
     type Service = Fidogate<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Fidogate::new(inner, self.gateway.clone())
+        Fidogate::new(inner, self.gateway.clone(), self.source.clone())
     }
 }

@@ -1,22 +1,21 @@
 use crate::body::FidogateBody;
 use crate::future::ResponseFuture;
 use bytes::Bytes;
-use fidogate_core::ErrorClass;
-use fidogate_core::UnixTime;
 use fidogate_core::gateway::{
-    BodyAction, Env, Gateway, Intercept, Refusal, Reply, RequestAction, ResponseAction,
+    AppAnswer, BodyAction, Failure, Gateway, GatewayError, Intercept, Reply, RequestAction,
+    ResponseAction, Source,
 };
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::BodyExt;
-use rand::RngCore;
+use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 use tower_service::Service;
 
 /// Why the layer answered a request itself; put in the extensions of every
-/// answer the layer writes, for logging or metrics layers outside it.
+/// refusal the layer writes, for logging or metrics layers outside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     /// The status sent.
@@ -25,6 +24,8 @@ pub struct Rejection {
     pub reason: &'static str,
     /// The message sent in the dialect's error body.
     pub message: String,
+    /// The typed error.
+    pub error: GatewayError,
 }
 
 /// The service [`FidogateLayer`](crate::FidogateLayer) builds.
@@ -32,37 +33,34 @@ pub struct Rejection {
 pub struct Fidogate<S> {
     inner: S,
     gateway: Gateway,
+    source: Arc<dyn Source>,
 }
 
 impl<S> Fidogate<S> {
-    /// Wraps `inner`.
-    pub fn new(inner: S, gateway: Gateway) -> Self {
-        Self { inner, gateway }
-    }
-}
-
-/// The time and fresh randomness for one request.
-fn env() -> Env {
-    let mut random = [0u8; 48];
-    rand::rngs::OsRng.fill_bytes(&mut random);
-    Env {
-        now: UnixTime::from_system(SystemTime::now()),
-        random,
+    /// Wraps `inner`; time and randomness come from `source`.
+    pub fn new(inner: S, gateway: Gateway, source: Arc<dyn Source>) -> Self {
+        Self {
+            inner,
+            gateway,
+            source,
+        }
     }
 }
 
 /// An answer the gateway wrote.
 fn respond<B>(reply: Reply) -> Response<FidogateBody<B>> {
     let len = reply.body.len();
-    let rejection = reply.refusal.as_ref().map(|(refusal, message)| Rejection {
+    let content_type = HeaderValue::from_static(reply.content_type());
+    let rejection = reply.refusal.map(|refusal| Rejection {
         status: reply.status,
         reason: refusal.reason(),
-        message: message.clone(),
+        message: refusal.message(),
+        error: refusal.into_error(),
     });
     let mut response = Response::new(FidogateBody::full(reply.body));
     *response.status_mut() = reply.status;
     let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(Reply::CONTENT_TYPE));
+    headers.insert(CONTENT_TYPE, content_type);
     headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
     if let Some(r) = rejection {
         response.extensions_mut().insert(r);
@@ -77,7 +75,7 @@ where
         + Send
         + 'static,
     S::Future: Send + 'static,
-    S::Error: Send + 'static,
+    S::Error: std::fmt::Display + Send + 'static,
     ReqBody: Body<Data = Bytes> + Send + 'static,
     ResBody: Body<Data = Bytes> + Send + 'static,
 {
@@ -106,99 +104,111 @@ where
                 // The ready service goes to the future; a clone stays.
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
-                let gateway = self.gateway.clone();
-                ResponseFuture::intercepted(Box::pin(intercept_request(
-                    gateway, inner, intercept, req,
-                )))
+                let work = Intercepted {
+                    gateway: self.gateway.clone(),
+                    source: self.source.clone(),
+                    intercept,
+                    started: Instant::now(),
+                };
+                ResponseFuture::intercepted(Box::pin(work.run(inner, req)))
             }
         }
     }
 }
 
-async fn intercept_request<S, ReqBody, ResBody>(
+/// One intercepted request.
+struct Intercepted {
     gateway: Gateway,
-    mut inner: S,
+    source: Arc<dyn Source>,
     intercept: Intercept,
-    req: Request<ReqBody>,
-) -> Result<Response<FidogateBody<ResBody>>, S::Error>
-where
-    S: Service<Request<FidogateBody<ReqBody>>, Response = Response<ResBody>>,
-    ReqBody: Body<Data = Bytes>,
-    ResBody: Body<Data = Bytes>,
-{
-    let started = Instant::now();
-    let log = |decision: &str, status: StatusCode, reason: &str| {
-        tracing::info!(
-            route = intercept.route_name(),
-            dialect = intercept.dialect().as_str(),
-            endpoint = ?intercept.endpoint(),
-            decision,
-            status = status.as_u16(),
-            reason,
-            latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-            "fidogate"
-        );
-    };
-    let (mut parts, body) = req.into_parts();
-    let bytes = match read_limited(body, intercept.limit()).await {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            let reply = if e == ReadError::TooLarge {
-                gateway.too_large(&intercept)
-            } else {
-                Reply::refuse(
-                    intercept.dialect(),
-                    Refusal::Verification(ErrorClass::Malformed),
-                    "the request body could not be read",
-                )
-            };
-            log("respond", reply.status, reply_reason(&reply));
-            return Ok(respond(reply));
-        }
-    };
-    let env = env();
-    let forward = match gateway.on_body(&intercept, &bytes, &env) {
-        BodyAction::Respond(reply) => {
-            log("respond", reply.status, reply_reason(&reply));
-            return Ok(respond(reply));
-        }
-        BodyAction::Forward(forward) => forward,
-    };
-    for (name, value) in forward.headers {
-        parts.headers.insert(name, value);
-    }
-    // The body now goes as one piece of known length.
-    parts.headers.remove(TRANSFER_ENCODING);
-    parts
-        .headers
-        .insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-    let response = inner
-        .call(Request::from_parts(parts, FidogateBody::full(bytes)))
-        .await?;
-    let Some(after) = forward.after.filter(|a| a.wants_body(response.status())) else {
-        log("forward", response.status(), "verified");
-        return Ok(response.map(FidogateBody::inner));
-    };
-    let (parts, body) = response.into_parts();
-    let body = read_limited(body, gateway.response_limit()).await.ok();
-    match gateway.on_response(&after, parts.status, body.as_deref(), &env) {
-        ResponseAction::Keep => {
-            log("forward", parts.status, "upstream answer kept");
-            let body = body.unwrap_or_default();
-            Ok(Response::from_parts(parts, FidogateBody::full(body)))
-        }
-        ResponseAction::Replace(reply) => {
-            log("forward", reply.status, reply_reason(&reply));
-            Ok(respond(reply))
-        }
-    }
+    started: Instant,
 }
 
-fn reply_reason(reply: &Reply) -> &'static str {
-    reply
-        .refusal
-        .as_ref()
-        .map_or("answered", |(refusal, _)| refusal.reason())
+impl Intercepted {
+    fn log(&self, decision: &str, status: StatusCode, reason: &str) {
+        self.intercept
+            .log(decision, status.as_u16(), reason, self.started.elapsed());
+    }
+
+    /// Sends the engine's answer.
+    fn answer<B>(&self, reply: Reply) -> Response<FidogateBody<B>> {
+        self.log("respond", reply.status, reply.reason());
+        respond(reply)
+    }
+
+    fn failed<B>(&self, failure: Failure) -> Response<FidogateBody<B>> {
+        self.answer(self.gateway.on_failure(&self.intercept, failure))
+    }
+
+    async fn run<S, ReqBody, ResBody>(
+        self,
+        mut inner: S,
+        req: Request<ReqBody>,
+    ) -> Result<Response<FidogateBody<ResBody>>, S::Error>
+    where
+        S: Service<Request<FidogateBody<ReqBody>>, Response = Response<ResBody>>,
+        S::Error: std::fmt::Display,
+        ReqBody: Body<Data = Bytes>,
+        ResBody: Body<Data = Bytes>,
+    {
+        let (mut parts, body) = req.into_parts();
+        let bytes = match read_limited(body, self.intercept.limit()).await {
+            Ok(bytes) => bytes,
+            Err(ReadError::TooLarge) => return Ok(self.failed(Failure::BodyTooLarge)),
+            Err(ReadError::Failed) => return Ok(self.failed(Failure::BodyUnreadable)),
+        };
+        let env = match self.source.env() {
+            Ok(env) => env,
+            Err(e) => return Ok(self.failed(Failure::Source(e))),
+        };
+        let forward = match self.gateway.on_body(&self.intercept, &bytes, &env) {
+            BodyAction::Respond(reply) => return Ok(self.answer(reply)),
+            BodyAction::Forward(forward) => forward,
+        };
+        for (name, value) in forward.headers.iter().cloned() {
+            parts.headers.insert(name, value);
+        }
+        // The body now goes as one piece of known length.
+        parts.headers.remove(TRANSFER_ENCODING);
+        parts
+            .headers
+            .insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+        let response = match inner
+            .call(Request::from_parts(parts, FidogateBody::full(bytes)))
+            .await
+        {
+            Ok(response) => response,
+            Err(e) => return Ok(self.failed(Failure::AppUnreachable(e.to_string()))),
+        };
+        let status = response.status();
+        let Some(after) = forward.after.as_ref() else {
+            self.log("forward", status, forward.reason());
+            return Ok(response.map(FidogateBody::inner));
+        };
+        if let Some(reply) = after.replacement_for(status) {
+            self.log("forward", reply.status, forward.reason());
+            return Ok(respond(reply));
+        }
+        if !after.wants_body(status) {
+            self.log("forward", status, "upstream answer kept");
+            return Ok(response.map(FidogateBody::inner));
+        }
+        let (parts, body) = response.into_parts();
+        let read = read_limited(body, self.gateway.response_limit()).await;
+        let answer = match &read {
+            Ok(body) => AppAnswer::Body(body),
+            Err(ReadError::TooLarge) => AppAnswer::TooLarge,
+            Err(ReadError::Failed) => AppAnswer::Unreadable,
+        };
+        match self.gateway.on_response(after, status, answer, &env) {
+            ResponseAction::Keep => {
+                self.log("forward", status, ResponseAction::Keep.reason());
+                let body = read.unwrap_or_default();
+                Ok(Response::from_parts(parts, FidogateBody::full(body)))
+            }
+            ResponseAction::Replace(reply) => Ok(self.answer(reply)),
+        }
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -103,6 +103,35 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(data).into()
 }
 
+/// HMAC-SHA-256 of `data` under `key` (RFC 2104: a key longer than the
+/// 64-byte block is hashed first, a shorter one zero-padded).
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut block = [0u8; 64];
+    let hashed;
+    let key = if key.len() > block.len() {
+        hashed = sha256(key);
+        &hashed[..]
+    } else {
+        key
+    };
+    for (b, k) in block.iter_mut().zip(key) {
+        *b = *k;
+    }
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new(&block.into());
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+/// Compares two byte strings without an early exit on the first
+/// difference (their lengths are not secret).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// A public key in the form the backends take.
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]

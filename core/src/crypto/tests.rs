@@ -222,3 +222,36 @@ fn p256_signer_reads_the_keys_the_gateway_generates() {
         Ok(())
     );
 }
+
+#[test]
+fn hmac_sha256_matches_rfc4231() {
+    // Test case 1 (short key), 6 (key longer than the block) and 2.
+    let cases: [(&[u8], &[u8], &str); 3] = [
+        (
+            &[0x0b; 20],
+            b"Hi There",
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+        ),
+        (
+            &[0xaa; 131],
+            b"Test Using Larger Than Block-Size Key - Hash Key First",
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+        ),
+        (
+            b"Jefe",
+            b"what do ya want for nothing?",
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+        ),
+    ];
+    for (key, data, want) in cases {
+        assert_eq!(hex::encode(hmac_sha256(key, data)), want);
+    }
+}
+
+#[test]
+fn constant_time_eq_compares_whole_strings() {
+    assert!(constant_time_eq(b"abc", b"abc"));
+    assert!(!constant_time_eq(b"abc", b"abd"));
+    assert!(!constant_time_eq(b"abc", b"ab"));
+    assert!(constant_time_eq(b"", b""));
+}

@@ -31,35 +31,6 @@ impl Dialect {
             Self::Uaf => "uaf",
         }
     }
-
-    /// The default path of the endpoint that issues challenges.
-    pub fn default_options_path(self) -> &'static str {
-        match self {
-            Self::Webauthn => "/attestation/options",
-            Self::Nevis => "/_app/attestation/options",
-            Self::Dfns => "/auth/registration/init",
-            Self::Uaf => "/regRequest/{username}",
-        }
-    }
-
-    /// The default path of the endpoint that takes registrations.
-    pub fn default_result_path(self) -> &'static str {
-        match self {
-            Self::Webauthn => "/attestation/result",
-            Self::Nevis => "/_app/attestation/result",
-            Self::Dfns => "/auth/registration",
-            Self::Uaf => "/regResponse",
-        }
-    }
-
-    /// Where an upstream-issued challenge is found in the app's answer by
-    /// default (RFC 6901 JSON pointer).
-    pub fn default_challenge_pointer(self) -> &'static str {
-        match self {
-            Self::Webauthn | Self::Nevis | Self::Dfns => "/challenge",
-            Self::Uaf => "/message/0/challenge",
-        }
-    }
 }
 
 /// Who issues a route's challenges.

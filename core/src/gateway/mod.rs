@@ -49,24 +49,32 @@
 //! - Nothing unverified is forwarded on a result endpoint: every failure is
 //!   an answer from the gateway.
 
+mod action;
 pub mod challenge;
 pub mod config;
 mod dialect;
 pub mod engine;
+pub mod error;
+mod headers;
 pub mod reply;
 pub mod route;
+mod routes;
+pub mod source;
 pub mod token;
 
+pub use action::{
+    AfterResponse, AppAnswer, BodyAction, Endpoint, Failure, Forward, Intercept, RequestAction,
+    ResponseAction,
+};
 pub use challenge::{ChallengeContext, ChallengeError, ChallengeStore, MokaChallengeStore};
 pub use config::{
     ChallengeSource, ConfigError, Dialect, EndpointConfig, GatewayConfig, RouteConfig, RpConfig,
     UafConfig, WebauthnConfig,
 };
-pub use engine::{
-    AfterResponse, BodyAction, Endpoint, Env, Forward, Gateway, GatewayKeys, Intercept,
-    RequestAction, ResponseAction,
-};
+pub use engine::{Gateway, GatewayKeys, MIN_UPSTREAM_CHALLENGE_LEN};
+pub use error::{CredentialRole, GatewayError, InternalError, RequestError, UpstreamError};
 pub use reply::{Refusal, Reply};
+pub use source::{Env, ManualSource, Source, SourceError, SystemSource};
 pub use token::{
     CredentialClaim, CredentialClaims, FlagsClaim, TokenError, TokenSigner, jwks_json, verify_token,
 };

@@ -2,72 +2,85 @@
 //! becomes an HTTP status and a dialect's error body.
 
 use super::config::Dialect;
+use super::dialect::rules;
+use super::error::GatewayError;
 use crate::error::ErrorClass;
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-/// Why the gateway refused a request.
+/// A refused request: the typed error, and the one mapping from it to an
+/// HTTP status and a short reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Refusal {
-    /// Verification failed, with the failure's class.
-    Verification(ErrorClass),
-    /// The body is over the limit.
-    TooLarge,
-    /// The method is not the one configured for the endpoint.
-    Method,
-    /// The app's answer could not be used (no challenge in it, not JSON,
-    /// too large).
-    BadUpstream,
-    /// Something on the gateway's side failed.
-    Internal,
+pub struct Refusal {
+    error: GatewayError,
 }
 
 impl Refusal {
+    /// Refuses for `error`.
+    pub(crate) fn new(error: impl Into<GatewayError>) -> Self {
+        Self {
+            error: error.into(),
+        }
+    }
+
+    /// Why.
+    pub fn error(&self) -> &GatewayError {
+        &self.error
+    }
+
+    /// The typed error, taken out.
+    pub fn into_error(self) -> GatewayError {
+        self.error
+    }
+
     /// The HTTP status for the refusal: the only mapping there is.
     pub fn status(&self) -> StatusCode {
-        match self {
-            Self::Verification(class) => match class {
-                ErrorClass::Malformed | ErrorClass::Signature => StatusCode::BAD_REQUEST,
-                ErrorClass::Untrusted | ErrorClass::Policy | ErrorClass::Replay => {
+        match &self.error {
+            GatewayError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::Method { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            GatewayError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            e => match e.class() {
+                Some(ErrorClass::Malformed | ErrorClass::Signature) => StatusCode::BAD_REQUEST,
+                Some(ErrorClass::Untrusted | ErrorClass::Policy | ErrorClass::Replay) => {
                     StatusCode::FORBIDDEN
                 }
-                ErrorClass::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
-            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Method => StatusCode::METHOD_NOT_ALLOWED,
-            Self::BadUpstream => StatusCode::BAD_GATEWAY,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     /// A short name for logs and the error body (`malformed`, `replay`,
     /// `too_large`…).
     pub fn reason(&self) -> &'static str {
-        match self {
-            Self::Verification(class) => class.as_str(),
-            Self::TooLarge => "too_large",
-            Self::Method => "method",
-            Self::BadUpstream => "bad_upstream",
-            Self::Internal => "internal",
+        match &self.error {
+            GatewayError::TooLarge { .. } => "too_large",
+            GatewayError::Method { .. } => "method",
+            GatewayError::Upstream(_) => "bad_upstream",
+            e => e.class().map_or("internal", ErrorClass::as_str),
         }
+    }
+
+    /// The message sent in the dialect's error body.
+    pub fn message(&self) -> String {
+        self.error.to_string()
     }
 }
 
-/// An answer the gateway writes (a JSON body).
+/// An answer the gateway writes (a JSON body). Only the engine makes
+/// them; adapters send them as they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     /// The status.
     pub status: StatusCode,
     /// The JSON body.
     pub body: Vec<u8>,
-    /// Set when the answer is a refusal: why, and the message sent.
-    pub refusal: Option<(Refusal, String)>,
+    /// Set when the answer is a refusal.
+    pub refusal: Option<Refusal>,
 }
 
 impl Reply {
     /// A 200 answer with a JSON body.
-    pub fn ok(body: &Value) -> Self {
+    pub(in crate::gateway) fn ok(body: &Value) -> Self {
         Self {
             status: StatusCode::OK,
             body: body.to_string().into_bytes(),
@@ -76,82 +89,99 @@ impl Reply {
     }
 
     /// A refusal in the dialect's error shape.
-    pub fn refuse(dialect: Dialect, refusal: Refusal, message: impl Into<String>) -> Self {
-        let message = message.into();
+    pub(in crate::gateway) fn refuse(dialect: Dialect, error: impl Into<GatewayError>) -> Self {
+        let refusal = Refusal::new(error);
         let status = refusal.status();
-        let body = error_body(dialect, status, refusal.reason(), &message);
+        let body = rules(dialect).error_body(status, refusal.reason(), &refusal.message());
         Self {
             status,
             body: body.to_string().into_bytes(),
-            refusal: Some((refusal, message)),
+            refusal: Some(refusal),
         }
     }
 
-    /// The `Content-Type` of every answer.
-    pub const CONTENT_TYPE: &'static str = "application/json";
-}
-
-/// The dialect's error body.
-fn error_body(dialect: Dialect, status: StatusCode, reason: &str, message: &str) -> Value {
-    match dialect {
-        // FIDO2 conformance server API: ServerResponse.
-        Dialect::Webauthn => json!({ "status": "failed", "errorMessage": message }),
-        // The cloud authenticator: the same, with an (empty) token.
-        Dialect::Nevis => json!({ "status": "failed", "errorMessage": message, "token": "" }),
-        // The wallet API's error object.
-        Dialect::Dfns => json!({
-            "error": {
-                "name": error_name(status),
-                "message": message,
-                "httpStatus": status.as_u16(),
-                "reason": reason,
-            }
-        }),
-        // The UAF server's envelope.
-        Dialect::Uaf => json!({ "code": status.as_u16(), "message": message }),
+    /// The short reason for logs: the refusal's, or `answered`.
+    pub fn reason(&self) -> &'static str {
+        self.refusal.as_ref().map_or("answered", Refusal::reason)
     }
-}
 
-fn error_name(status: StatusCode) -> &'static str {
-    match status {
-        StatusCode::BAD_REQUEST => "BadRequestError",
-        StatusCode::FORBIDDEN => "ForbiddenError",
-        StatusCode::METHOD_NOT_ALLOWED => "MethodNotAllowedError",
-        StatusCode::PAYLOAD_TOO_LARGE => "PayloadTooLargeError",
-        StatusCode::BAD_GATEWAY => "BadGatewayError",
-        _ => "InternalServerError",
+    /// The `Content-Type` of the answer (every one is JSON).
+    pub fn content_type(&self) -> &'static str {
+        "application/json"
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gateway::error::{RequestError, UpstreamError};
+    use crate::gateway::{ChallengeError, InternalError};
+    use serde_json::json;
 
     #[test]
-    fn statuses() {
-        let s = |r: Refusal| r.status().as_u16();
-        assert_eq!(s(Refusal::Verification(ErrorClass::Malformed)), 400);
-        assert_eq!(s(Refusal::Verification(ErrorClass::Signature)), 400);
-        assert_eq!(s(Refusal::Verification(ErrorClass::Replay)), 403);
-        assert_eq!(s(Refusal::Verification(ErrorClass::Untrusted)), 403);
-        assert_eq!(s(Refusal::Verification(ErrorClass::Policy)), 403);
-        assert_eq!(s(Refusal::TooLarge), 413);
-        assert_eq!(s(Refusal::Method), 405);
-        assert_eq!(s(Refusal::BadUpstream), 502);
+    fn statuses_and_reasons() {
+        let s = |e: GatewayError| {
+            let r = Refusal::new(e);
+            (r.status().as_u16(), r.reason())
+        };
+        assert_eq!(s(RequestError::NotObject.into()), (400, "malformed"));
+        assert_eq!(s(ChallengeError::Unknown.into()), (403, "replay"));
+        assert_eq!(
+            s(RequestError::RoleKind {
+                field: "recoveryCredential",
+                kind: "Key"
+            }
+            .into()),
+            (403, "policy")
+        );
+        assert_eq!(
+            s(GatewayError::TooLarge {
+                limit: 1,
+                length: Some(2)
+            }),
+            (413, "too_large")
+        );
+        assert_eq!(
+            s(GatewayError::Method {
+                path: "/x".into(),
+                allowed: http::Method::POST,
+                got: http::Method::GET
+            }),
+            (405, "method")
+        );
+        assert_eq!(s(UpstreamError::NotJson.into()), (502, "bad_upstream"));
+        assert_eq!(s(InternalError::HeaderValue.into()), (500, "internal"));
+        assert_eq!(
+            s(InternalError::Randomness { need: 32, got: 1 }.into()),
+            (500, "internal")
+        );
     }
 
     #[test]
     fn shapes() {
         let body = |d| {
-            let r = Reply::refuse(d, Refusal::TooLarge, "too big");
+            let r = Reply::refuse(
+                d,
+                GatewayError::TooLarge {
+                    limit: 10,
+                    length: Some(11),
+                },
+            );
             serde_json::from_slice::<Value>(&r.body).unwrap()
         };
+        let message = "the body is 11 bytes; the limit is 10";
         assert_eq!(
             body(Dialect::Webauthn),
-            json!({"status":"failed","errorMessage":"too big"})
+            json!({"status":"failed","errorMessage":message})
         );
-        assert_eq!(body(Dialect::Nevis)["token"], "");
-        assert_eq!(body(Dialect::Uaf), json!({"code":413,"message":"too big"}));
-        assert_eq!(body(Dialect::Dfns)["error"]["httpStatus"], 413);
+        assert_eq!(
+            body(Dialect::Nevis),
+            json!({"status":"failed","errorMessage":message,"token":""})
+        );
+        assert_eq!(body(Dialect::Uaf), json!({"code":413,"message":message}));
+        assert_eq!(
+            body(Dialect::Dfns),
+            json!({"error":{"name":"PayloadTooLargeError","message":message,"httpStatus":413,"reason":"too_large"}})
+        );
     }
 }

@@ -22,31 +22,62 @@ pub struct PathTemplate {
     segments: Vec<Segment>,
 }
 
+/// A path template that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{template:?}: {kind}")]
+pub struct PathError {
+    /// The template as configured.
+    pub template: String,
+    /// What is wrong with it.
+    pub kind: PathErrorKind,
+}
+
+/// What is wrong with a path template.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PathErrorKind {
+    /// It does not start with `/`.
+    #[error("must start with '/'")]
+    NoLeadingSlash,
+    /// It is not a path (too many segments, a dot segment above the root,
+    /// a bad percent-escape).
+    #[error("is not a valid path")]
+    Invalid,
+    /// A `{name}` parameter's name is not letters, digits and `_`.
+    #[error("bad parameter name {0:?}")]
+    ParameterName(String),
+    /// A brace inside a segment.
+    #[error("a parameter must be a whole segment, as in /x/{{name}}")]
+    PartialParameter,
+}
+
 /// Most segments a path may have to be matched at all.
 const MAX_SEGMENTS: usize = 64;
 
 impl PathTemplate {
     /// Parses a template: it starts with `/`; a segment is either literal
     /// text or one `{name}` parameter (letters, digits, `_`).
-    pub fn parse(template: &str) -> Result<Self, String> {
+    pub fn parse(template: &str) -> Result<Self, PathError> {
+        let err = |kind| PathError {
+            template: template.to_owned(),
+            kind,
+        };
         if !template.starts_with('/') {
-            return Err(format!("{template:?} must start with '/'"));
+            return Err(err(PathErrorKind::NoLeadingSlash));
         }
         let segments = normalize(template)
-            .ok_or_else(|| format!("{template:?} is not a valid path"))?
+            .ok_or_else(|| err(PathErrorKind::Invalid))?
             .into_iter()
             .map(|seg| {
                 if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                     if name.is_empty()
                         || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                     {
-                        return Err(format!("{template:?}: bad parameter name {name:?}"));
+                        return Err(err(PathErrorKind::ParameterName(name.to_owned())));
                     }
                     Ok(Segment::Param(name.to_owned()))
                 } else if seg.contains(['{', '}']) {
-                    Err(format!(
-                        "{template:?}: a parameter must be a whole segment, as in /x/{{name}}"
-                    ))
+                    Err(err(PathErrorKind::PartialParameter))
                 } else {
                     Ok(Segment::Literal(seg.to_ascii_lowercase()))
                 }
@@ -291,14 +322,23 @@ mod tests {
 
     #[test]
     fn bad_templates() {
-        for t in [
-            "attestation",
-            "/a/{}",
-            "/a/{b c}",
-            "/a/x{name}",
-            "/a/{name}x",
+        let deep = "/a".repeat(65);
+        for (t, kind) in [
+            ("attestation", PathErrorKind::NoLeadingSlash),
+            ("/a/{}", PathErrorKind::ParameterName(String::new())),
+            ("/a/{b c}", PathErrorKind::ParameterName("b c".into())),
+            ("/a/x{name}", PathErrorKind::PartialParameter),
+            ("/a/{name}x", PathErrorKind::PartialParameter),
+            (deep.as_str(), PathErrorKind::Invalid),
         ] {
-            assert!(PathTemplate::parse(t).is_err(), "{t}");
+            assert_eq!(
+                PathTemplate::parse(t),
+                Err(PathError {
+                    template: t.to_owned(),
+                    kind
+                }),
+                "{t}"
+            );
         }
         assert!(PathTemplate::parse("/a/{name}").unwrap().has_param("name"));
     }

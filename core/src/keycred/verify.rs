@@ -1,8 +1,8 @@
 use super::error::KeyCredentialError;
 use crate::b64;
+use crate::crypto::constant_time_eq;
 use crate::crypto::{self, Curve, Hash, PublicKey, SignatureScheme, sha256};
 use crate::trust::spki_public_key;
-use crate::webauthn::client_data::constant_time_eq;
 use serde_json::{Map, Value};
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::SubjectPublicKeyInfo;

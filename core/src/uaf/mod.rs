@@ -27,6 +27,7 @@
 //! ```
 
 pub mod algorithms;
+pub mod assertion;
 pub mod error;
 pub mod request;
 pub mod response;
@@ -34,12 +35,17 @@ pub mod server_data;
 pub mod tlv;
 
 pub use algorithms::{KeyEncoding, SignAlg};
+pub use assertion::{
+    UafAttestation, UafRegistration, parse_reg_assertion, verify_assertion, verify_assertion_json,
+};
 pub use error::{
     AssertionError, FinalChallengeError, MessageError, ServerDataError, TlvError, UafError,
 };
-pub use request::{MatchCriteria, RegistrationPolicy, RegistrationRequest, challenge_from_random};
-pub use response::{
-    ServerDataCheck, UafAttestation, UafExpectations, UafRegistration, claimed_challenge,
-    parse_reg_assertion, verify_assertion, verify_assertion_json, verify_registration_response,
+pub use request::{
+    MatchCriteria, RegistrationPolicy, RegistrationRequest, TooFewRandomBytes,
+    challenge_from_random,
 };
-pub use server_data::{ServerDataClaims, ServerDataKey};
+pub use response::{
+    ServerDataCheck, UafExpectations, claimed_challenge, verify_registration_response,
+};
+pub use server_data::{ServerDataClaims, ServerDataIssueError, ServerDataKey};

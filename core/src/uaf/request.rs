@@ -105,14 +105,24 @@ pub struct RegistrationRequest {
 
 /// The challenge string for `random` bytes (at least 32; the caller
 /// supplies them, as core has no RNG).
-pub fn challenge_from_random(random: &[u8]) -> Result<String, String> {
+pub fn challenge_from_random(random: &[u8]) -> Result<String, TooFewRandomBytes> {
     if random.len() < MIN_CHALLENGE_LEN {
-        return Err(format!(
-            "a challenge needs at least {MIN_CHALLENGE_LEN} random bytes, got {}",
-            random.len()
-        ));
+        return Err(TooFewRandomBytes {
+            need: MIN_CHALLENGE_LEN,
+            got: random.len(),
+        });
     }
     Ok(b64::encode(random))
+}
+
+/// [`challenge_from_random`] was given too few bytes: the caller's fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a challenge needs at least {need} random bytes, got {got}")]
+pub struct TooFewRandomBytes {
+    /// Bytes needed.
+    pub need: usize,
+    /// Bytes given.
+    pub got: usize,
 }
 
 impl RegistrationRequest {

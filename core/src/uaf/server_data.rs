@@ -36,14 +36,34 @@ pub struct ServerDataClaims {
     pub expiry: UnixTime,
 }
 
+/// serverData could not be made: the caller's inputs are out of range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerDataIssueError {
+    /// The MAC key is too short.
+    #[error("the serverData key must be at least {min} bytes, got {got}")]
+    ShortKey {
+        /// The shortest key.
+        min: usize,
+        /// Its length.
+        got: usize,
+    },
+    /// The challenge is longer than 255 bytes.
+    #[error("the challenge is {0} bytes, longer than 255")]
+    LongChallenge(usize),
+    /// The username is longer than 65,535 bytes.
+    #[error("the username is {0} bytes, longer than 65535")]
+    LongUsername(usize),
+}
+
 impl ServerDataKey {
     /// A key of at least [`MIN_KEY_LEN`] bytes.
-    pub fn new(secret: &[u8]) -> Result<Self, String> {
+    pub fn new(secret: &[u8]) -> Result<Self, ServerDataIssueError> {
         if secret.len() < MIN_KEY_LEN {
-            return Err(format!(
-                "serverData key must be at least {MIN_KEY_LEN} bytes, got {}",
-                secret.len()
-            ));
+            return Err(ServerDataIssueError::ShortKey {
+                min: MIN_KEY_LEN,
+                got: secret.len(),
+            });
         }
         Ok(Self(secret.to_vec()))
     }
@@ -62,11 +82,11 @@ impl ServerDataKey {
         challenge: &str,
         username: &str,
         expiry: UnixTime,
-    ) -> Result<String, String> {
+    ) -> Result<String, ServerDataIssueError> {
         let c = u8::try_from(challenge.len())
-            .map_err(|_| "challenge longer than 255 bytes".to_owned())?;
+            .map_err(|_| ServerDataIssueError::LongChallenge(challenge.len()))?;
         let u = u16::try_from(username.len())
-            .map_err(|_| "username longer than 65535 bytes".to_owned())?;
+            .map_err(|_| ServerDataIssueError::LongUsername(username.len()))?;
         let mut body = vec![VERSION];
         body.extend_from_slice(&expiry.as_secs().to_be_bytes());
         body.push(c);

@@ -3,6 +3,7 @@
 
 use super::error::ClientDataError;
 use crate::b64;
+use crate::crypto::constant_time_eq;
 use serde_json::{Map, Value};
 
 /// The members of `clientDataJSON` that registration checks.
@@ -147,12 +148,4 @@ fn check_token_binding(tb: &Value) -> Result<(), ClientDataError> {
         },
         _ => Err(err("must be an object")),
     }
-}
-
-/// Compares two byte strings without an early exit on the first difference.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

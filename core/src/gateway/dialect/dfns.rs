@@ -2,27 +2,92 @@
 //! optionally a second-factor and a recovery credential, all answering one
 //! challenge.
 
-use super::webauthn::{Issued, options_answer as webauthn_options};
-use super::{Failure, OptionsRequest, Registration, Verified, Verifier, malformed};
+use super::webauthn::{issue, verify as verify_webauthn};
+use super::{Check, Issued, OptionsRequest, Registration, Rules, Verifier};
 use crate::b64;
-use crate::error::ErrorClass;
+use crate::gateway::error::{CredentialRole, GatewayError, RequestError};
 use crate::gateway::token::CredentialClaim;
-use crate::keycred::{KeyClientData, verify_key_credential};
+use crate::keycred::{KeyClientData, KeyCredentialError, verify_key_credential};
 use crate::time::UnixTime;
-use crate::webauthn::RegistrationCredential;
 use crate::webauthn::client_data::ClientData;
+use crate::webauthn::{RegistrationCredential, WebauthnError};
+use http::StatusCode;
 use serde_json::{Map, Value, json};
 
-/// Where a credential sits in the request.
-const ROLES: [(&str, &str); 3] = [
-    ("firstFactorCredential", "firstFactor"),
-    ("secondFactorCredential", "secondFactor"),
-    ("recoveryCredential", "recovery"),
-];
+/// The wallet API's registration endpoints.
+#[derive(Debug)]
+pub(in crate::gateway) struct Dfns;
+
+impl Rules for Dfns {
+    fn options_path(&self) -> &'static str {
+        "/auth/registration/init"
+    }
+
+    fn result_path(&self) -> &'static str {
+        "/auth/registration"
+    }
+
+    fn challenge_pointer(&self) -> &'static str {
+        "/challenge"
+    }
+
+    /// The registration init answer: the WebAuthn creation options plus
+    /// the credential kinds the gateway verifies.
+    fn issue(
+        &self,
+        req: &OptionsRequest,
+        username: &str,
+        random: &[u8],
+        _expiry: UnixTime,
+        verifier: &Verifier,
+    ) -> Result<Issued, GatewayError> {
+        let mut issued = issue(req, username, random, verifier)?;
+        if let Some(obj) = issued.answer.as_object_mut() {
+            obj.remove("status");
+            obj.remove("errorMessage");
+            obj.insert(
+                "supportedCredentialKinds".to_owned(),
+                json!({
+                    "firstFactor": ["Fido2", "Key", "PasswordProtectedKey"],
+                    "secondFactor": ["Fido2", "Key", "PasswordProtectedKey"],
+                }),
+            );
+        }
+        Ok(issued)
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<Box<dyn Registration>, GatewayError> {
+        Ok(Box::new(parse(body)?))
+    }
+
+    fn error_body(&self, status: StatusCode, reason: &str, message: &str) -> Value {
+        // The wallet API's error object.
+        json!({
+            "error": {
+                "name": error_name(status),
+                "message": message,
+                "httpStatus": status.as_u16(),
+                "reason": reason,
+            }
+        })
+    }
+}
+
+fn error_name(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "BadRequestError",
+        StatusCode::FORBIDDEN => "ForbiddenError",
+        StatusCode::METHOD_NOT_ALLOWED => "MethodNotAllowedError",
+        StatusCode::PAYLOAD_TOO_LARGE => "PayloadTooLargeError",
+        StatusCode::BAD_GATEWAY => "BadGatewayError",
+        StatusCode::SERVICE_UNAVAILABLE => "ServiceUnavailableError",
+        _ => "InternalServerError",
+    }
+}
 
 /// The credential kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(in crate::gateway) enum Kind {
+enum Kind {
     Fido2,
     Key,
     PasswordProtectedKey,
@@ -42,8 +107,8 @@ impl Kind {
 
 /// One credential of the request, decoded but not verified.
 #[derive(Debug)]
-pub(in crate::gateway) struct Credential {
-    role: &'static str,
+struct Credential {
+    role: CredentialRole,
     kind: Kind,
     cred_id: String,
     client_data: String,
@@ -51,41 +116,50 @@ pub(in crate::gateway) struct Credential {
     challenge: Vec<u8>,
 }
 
-pub(in crate::gateway) fn parse(body: &[u8]) -> Result<(Vec<u8>, Registration), Failure> {
+/// A wallet registration: its credentials, all answering one challenge.
+#[derive(Debug)]
+struct DfnsRegistration {
+    credentials: Vec<Credential>,
+    challenge: Vec<u8>,
+}
+
+fn parse(body: &[u8]) -> Result<DfnsRegistration, GatewayError> {
     let obj: Map<String, Value> = match serde_json::from_slice(body) {
         Ok(Value::Object(o)) => o,
-        Ok(_) => return Err(malformed("the request body must be a JSON object")),
-        Err(e) => return Err(malformed(format!("the request body is not JSON: {e}"))),
+        Ok(_) => return Err(RequestError::NotObject.into()),
+        Err(e) => return Err(RequestError::NotJson(e.to_string()).into()),
     };
     let mut credentials = Vec::new();
-    for (field, role) in ROLES {
+    for role in CredentialRole::ALL {
+        let field = role.field();
         match obj.get(field) {
-            None | Some(Value::Null) if field != "firstFactorCredential" => {}
-            None | Some(Value::Null) => return Err(malformed(format!("{field} is missing"))),
-            Some(v) => credentials.push(credential(v, field, role)?),
+            None | Some(Value::Null) if role != CredentialRole::FirstFactor => {}
+            None | Some(Value::Null) => return Err(RequestError::Missing(field.to_owned()).into()),
+            Some(v) => credentials.push(credential(v, role)?),
         }
     }
     // All credentials answer the same challenge: the first factor's.
     let mut challenges = credentials.iter().map(|c| c.challenge.as_slice());
     let challenge = challenges.next().unwrap_or_default().to_vec();
     if challenges.any(|c| c != challenge.as_slice()) {
-        return Err((
-            ErrorClass::Replay,
-            "the credentials answer different challenges".to_owned(),
-        ));
+        return Err(RequestError::DifferentChallenges.into());
     }
-    Ok((challenge, Registration::Dfns(credentials)))
+    Ok(DfnsRegistration {
+        credentials,
+        challenge,
+    })
 }
 
-fn credential(v: &Value, field: &'static str, role: &'static str) -> Result<Credential, Failure> {
+fn credential(v: &Value, role: CredentialRole) -> Result<Credential, GatewayError> {
+    let field = role.field();
     let obj = v
         .as_object()
-        .ok_or_else(|| malformed(format!("{field} must be an object")))?;
-    let text = |o: &Map<String, Value>, k: &str, at: &str| -> Result<String, Failure> {
+        .ok_or_else(|| RequestError::invalid(field, "an object"))?;
+    let text = |o: &Map<String, Value>, k: &str, at: &str| -> Result<String, RequestError> {
         o.get(k)
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| malformed(format!("{at}.{k} is missing or not a string")))
+            .ok_or_else(|| RequestError::invalid(format!("{at}.{k}"), "a string"))
     };
     let kind = match text(obj, "credentialKind", field)?.as_str() {
         "Fido2" => Kind::Fido2,
@@ -93,17 +167,20 @@ fn credential(v: &Value, field: &'static str, role: &'static str) -> Result<Cred
         "PasswordProtectedKey" => Kind::PasswordProtectedKey,
         "RecoveryKey" => Kind::RecoveryKey,
         other => {
-            return Err(malformed(format!(
-                "{field}.credentialKind {other:?} is not Fido2, Key, PasswordProtectedKey or RecoveryKey"
-            )));
+            return Err(RequestError::CredentialKind {
+                field,
+                kind: other.to_owned(),
+            }
+            .into());
         }
     };
     // A recovery credential is a RecoveryKey, and only it.
-    if (role == "recovery") != (kind == Kind::RecoveryKey) {
-        return Err((
-            ErrorClass::Policy,
-            format!("{field} cannot be of kind {}", kind.name()),
-        ));
+    if (role == CredentialRole::Recovery) != (kind == Kind::RecoveryKey) {
+        return Err(RequestError::RoleKind {
+            field,
+            kind: kind.name(),
+        }
+        .into());
     }
     // The encrypted private key is the client's secret, passed on as sent;
     // a PasswordProtectedKey must carry one.
@@ -111,33 +188,37 @@ fn credential(v: &Value, field: &'static str, role: &'static str) -> Result<Cred
         Some(Value::String(s)) if !s.is_empty() => {}
         None | Some(Value::Null) if kind != Kind::PasswordProtectedKey => {}
         _ => {
-            return Err(malformed(format!(
-                "{field}.encryptedPrivateKey must be a non-empty string{}",
+            return Err(RequestError::invalid(
+                format!("{field}.encryptedPrivateKey"),
                 if kind == Kind::PasswordProtectedKey {
-                    " for a PasswordProtectedKey"
+                    "a non-empty string for a PasswordProtectedKey"
                 } else {
-                    ""
-                }
-            )));
+                    "a non-empty string"
+                },
+            )
+            .into());
         }
     }
     let info_at = format!("{field}.credentialInfo");
     let info = obj
         .get("credentialInfo")
         .and_then(Value::as_object)
-        .ok_or_else(|| malformed(format!("{info_at} is missing or not an object")))?;
+        .ok_or_else(|| RequestError::invalid(info_at.clone(), "an object"))?;
     let cred_id = text(info, "credId", &info_at)?;
     let client_data = text(info, "clientData", &info_at)?;
     let attestation_data = text(info, "attestationData", &info_at)?;
     let bytes = b64::decode(&client_data)
-        .map_err(|_| malformed(format!("{info_at}.clientData is not base64url")))?;
+        .map_err(|_| RequestError::invalid(format!("{info_at}.clientData"), "base64url"))?;
     let challenge = if kind == Kind::Fido2 {
         ClientData::parse(&bytes)
-            .map_err(|e| (e.class(), format!("{info_at}.clientData: {e}")))?
+            .map_err(|e| GatewayError::Webauthn {
+                role: Some(role),
+                error: e.into(),
+            })?
             .challenge
     } else {
         KeyClientData::parse(&bytes)
-            .map_err(|e| (e.class(), format!("{info_at}: {e}")))?
+            .map_err(|error| GatewayError::KeyCredential { role, error })?
             .challenge
     };
     Ok(Credential {
@@ -150,85 +231,80 @@ fn credential(v: &Value, field: &'static str, role: &'static str) -> Result<Cred
     })
 }
 
-pub(in crate::gateway) fn verify_all(
-    registration: &Registration,
-    challenge: &[u8],
-    verifier: &Verifier,
-    now: UnixTime,
-) -> Result<Verified, Failure> {
-    let Registration::Dfns(credentials) = registration else {
-        return Err(malformed("not a wallet API registration"));
-    };
-    credentials
-        .iter()
-        .map(|c| {
-            let at = |e: String| format!("{}Credential: {e}", c.role);
-            let mut claim = if c.kind == Kind::Fido2 {
-                let decode = |v: &str, what: &str| {
-                    b64::decode(v).map_err(|_| malformed(at(format!("{what} is not base64url"))))
+impl Registration for DfnsRegistration {
+    fn challenge(&self) -> &[u8] {
+        &self.challenge
+    }
+
+    fn verify(&self, check: &Check<'_>) -> Result<Vec<CredentialClaim>, GatewayError> {
+        self.credentials
+            .iter()
+            .map(|c| {
+                let mut claim = if c.kind == Kind::Fido2 {
+                    fido2(c, &self.challenge, check).map_err(|error| GatewayError::Webauthn {
+                        role: Some(c.role),
+                        error,
+                    })?
+                } else {
+                    key(c, &self.challenge, check).map_err(|error| GatewayError::KeyCredential {
+                        role: c.role,
+                        error,
+                    })?
                 };
-                let credential = RegistrationCredential {
-                    raw_id: decode(&c.cred_id, "credId")?,
-                    client_data_json: decode(&c.client_data, "clientData")?,
-                    attestation_object: decode(&c.attestation_data, "attestationData")?,
-                    transports: Vec::new(),
-                    client_extension_results: Map::new(),
-                };
-                super::webauthn::verify(&credential, challenge, verifier, now)
-                    .map_err(|(class, e)| (class, at(e)))?
-            } else {
-                let v = verify_key_credential(
-                    &c.cred_id,
-                    &c.client_data,
-                    &c.attestation_data,
-                    challenge,
-                    &verifier.rp.origins,
-                )
-                .map_err(|e| (e.class(), at(e.to_string())))?;
-                CredentialClaim {
-                    role: None,
-                    kind: None,
-                    protocol: "key".to_owned(),
-                    id: b64::encode(&v.credential_id),
-                    public_key: b64::encode(&v.public_key_spki),
-                    public_key_format: "spki".to_owned(),
-                    alg: v.alg.to_owned(),
-                    cose_alg: None,
-                    aaguid: None,
-                    aaid: None,
-                    fmt: "key".to_owned(),
-                    attestation_type: "self".to_owned(),
-                    trusted: false,
-                    sign_count: 0,
-                    flags: None,
-                    transports: Vec::new(),
-                }
-            };
-            claim.role = Some(c.role.to_owned());
-            claim.kind = Some(c.kind.name().to_owned());
-            Ok(claim)
-        })
-        .collect()
+                claim.role = Some(c.role.as_str().to_owned());
+                claim.kind = Some(c.kind.name().to_owned());
+                Ok(claim)
+            })
+            .collect()
+    }
 }
 
-/// The registration init answer: the WebAuthn creation options plus the
-/// credential kinds the gateway verifies.
-pub(in crate::gateway) fn options_answer(
-    req: &OptionsRequest,
-    issued: &Issued<'_>,
-    verifier: &Verifier,
-) -> Result<Value, Failure> {
-    let mut answer = webauthn_options(req, issued, verifier)?;
-    if let Some(obj) = answer.as_object_mut() {
-        obj.remove("status");
-        obj.remove("errorMessage");
-        obj.insert(
-            "supportedCredentialKinds".to_owned(),
-            json!({
-                "firstFactor": ["Fido2", "Key", "PasswordProtectedKey"],
-                "secondFactor": ["Fido2", "Key", "PasswordProtectedKey"],
-            }),
-        );
-    }
-    Ok(answer)
+fn fido2(
+    c: &Credential,
+    challenge: &[u8],
+    check: &Check<'_>,
+) -> Result<CredentialClaim, WebauthnError> {
+    let decode = |v: &str, what: &'static str| {
+        b64::decode(v).map_err(|_| crate::webauthn::CredentialError::Base64(what))
+    };
+    let credential = RegistrationCredential {
+        raw_id: decode(&c.cred_id, "credId")?,
+        client_data_json: decode(&c.client_data, "clientData")?,
+        attestation_object: decode(&c.attestation_data, "attestationData")?,
+        transports: Vec::new(),
+        client_extension_results: Map::new(),
+    };
+    verify_webauthn(&credential, challenge, check)
+}
+
+fn key(
+    c: &Credential,
+    challenge: &[u8],
+    check: &Check<'_>,
+) -> Result<CredentialClaim, KeyCredentialError> {
+    let v = verify_key_credential(
+        &c.cred_id,
+        &c.client_data,
+        &c.attestation_data,
+        challenge,
+        &check.verifier.rp.origins,
+    )?;
+    Ok(CredentialClaim {
+        role: None,
+        kind: None,
+        protocol: "key".to_owned(),
+        id: b64::encode(&v.credential_id),
+        public_key: b64::encode(&v.public_key_spki),
+        public_key_format: "spki".to_owned(),
+        alg: v.alg.to_owned(),
+        cose_alg: None,
+        aaguid: None,
+        aaid: None,
+        fmt: "key".to_owned(),
+        attestation_type: "self".to_owned(),
+        trusted: false,
+        sign_count: 0,
+        flags: None,
+        transports: Vec::new(),
+    })
 }

@@ -1,24 +1,135 @@
-//! What differs between dialects: how the options request reads, what the
-//! gateway answers when it issues the challenge, where a registration names
-//! its challenge, and how its credentials are verified.
+//! Everything that differs between dialects, behind one dispatch
+//! ([`rules`]): the default endpoints, how the gateway answers an options
+//! request, where a registration names its challenge and how its
+//! credentials are verified, how the app's own options answer names its
+//! challenge, what the client gets after a verified registration, and the
+//! error body. The engine holds the flow and calls these.
+//!
+//! A new dialect is a file here with a unit struct implementing [`Rules`],
+//! a [`Dialect`] variant, and one line in [`rules`].
 
 pub(super) mod dfns;
+pub(super) mod nevis;
 pub(super) mod uaf;
 pub(super) mod webauthn;
 
 use super::config::Dialect;
+use super::error::{GatewayError, RequestError, UpstreamError};
 use super::token::CredentialClaim;
-use crate::error::ErrorClass;
+use crate::time::UnixTime;
+use http::StatusCode;
 use serde_json::{Map, Value};
 
 /// Longest username accepted, in bytes.
 pub(in crate::gateway) const MAX_USERNAME_LEN: usize = 256;
 
-/// A failure with the class that decides the status, and a message.
-pub(in crate::gateway) type Failure = (ErrorClass, String);
+/// Fewest bytes an upstream-issued challenge may have.
+pub const MIN_UPSTREAM_CHALLENGE_LEN: usize = 16;
 
-pub(in crate::gateway) fn malformed(message: impl Into<String>) -> Failure {
-    (ErrorClass::Malformed, message.into())
+/// The one dispatch from a dialect to its rules.
+pub(in crate::gateway) fn rules(dialect: Dialect) -> &'static dyn Rules {
+    match dialect {
+        Dialect::Webauthn => &webauthn::Webauthn,
+        Dialect::Nevis => &nevis::Nevis,
+        Dialect::Dfns => &dfns::Dfns,
+        Dialect::Uaf => &uaf::Uaf,
+    }
+}
+
+/// A dialect: what the engine's flow asks of it.
+pub(in crate::gateway) trait Rules: Send + Sync {
+    /// The default path of the endpoint that issues challenges.
+    fn options_path(&self) -> &'static str;
+
+    /// The default path of the endpoint that takes registrations.
+    fn result_path(&self) -> &'static str;
+
+    /// Where an app-issued challenge is found in the app's answer by
+    /// default (RFC 6901 JSON pointer).
+    fn challenge_pointer(&self) -> &'static str;
+
+    /// The gateway's own answer to an options request for `username`,
+    /// with 32 fresh `random` bytes for the challenge.
+    fn issue(
+        &self,
+        req: &OptionsRequest,
+        username: &str,
+        random: &[u8],
+        expiry: UnixTime,
+        verifier: &Verifier,
+    ) -> Result<Issued, GatewayError>;
+
+    /// Parses a registration body, without verifying anything.
+    fn parse(&self, body: &[u8]) -> Result<Box<dyn Registration>, GatewayError>;
+
+    /// The challenge in the app's own options answer, as the store keys
+    /// it; [`AppChallenge::Refusal`] when the answer is the app refusing
+    /// (it passes through as written).
+    fn app_challenge(&self, answer: &Value, pointer: &str) -> Result<AppChallenge, UpstreamError> {
+        let text = answer
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .ok_or_else(|| UpstreamError::NoChallenge {
+                pointer: pointer.to_owned(),
+            })?;
+        crate::b64::decode(text)
+            .ok()
+            .filter(|k| k.len() >= MIN_UPSTREAM_CHALLENGE_LEN)
+            .map(AppChallenge::Key)
+            .ok_or_else(|| UpstreamError::BadChallenge {
+                pointer: pointer.to_owned(),
+                expected: "base64url of at least 16 bytes",
+            })
+    }
+
+    /// What the client gets instead of the app's 2xx answer to a verified
+    /// registration; `None`: the app's answer itself.
+    fn answer_after_verified(&self, _token: &str) -> Option<Value> {
+        None
+    }
+
+    /// The dialect's error body.
+    fn error_body(&self, status: StatusCode, reason: &str, message: &str) -> Value;
+}
+
+/// What the gateway issued for an options request.
+#[derive(Debug)]
+pub(in crate::gateway) struct Issued {
+    /// The challenge as the store keys it.
+    pub key: Vec<u8>,
+    /// The WebAuthn user handle, when one was issued.
+    pub user_handle: Option<Vec<u8>>,
+    /// The answer.
+    pub answer: Value,
+}
+
+/// The challenge found in the app's own options answer.
+#[derive(Debug, PartialEq, Eq)]
+pub(in crate::gateway) enum AppChallenge {
+    /// The challenge, as the store keys it.
+    Key(Vec<u8>),
+    /// The answer is the app's refusal, in the dialect's envelope.
+    Refusal,
+}
+
+/// A parsed registration: the challenge it names, and how to verify it.
+pub(in crate::gateway) trait Registration: Send {
+    /// The challenge, as the store keys it.
+    fn challenge(&self) -> &[u8];
+
+    /// Verifies every credential and describes each for the header.
+    fn verify(&self, check: &Check<'_>) -> Result<Vec<CredentialClaim>, GatewayError>;
+}
+
+/// What verifying a registration needs besides the registration.
+#[derive(Debug)]
+pub(in crate::gateway) struct Check<'a> {
+    pub verifier: &'a Verifier,
+    pub now: UnixTime,
+    /// The user the challenge was issued for.
+    pub username: Option<&'a str>,
+    /// Whether the gateway issued the challenge (and so the UAF serverData).
+    pub gateway_issued: bool,
 }
 
 /// The options request, as far as the gateway reads it.
@@ -34,25 +145,23 @@ pub(in crate::gateway) struct OptionsRequest {
 pub(in crate::gateway) fn options_request(
     body: &[u8],
     path_user: Option<&str>,
-) -> Result<OptionsRequest, Failure> {
+) -> Result<OptionsRequest, RequestError> {
     let body: Map<String, Value> = if body.iter().all(u8::is_ascii_whitespace) {
         Map::new()
     } else {
         match serde_json::from_slice(body) {
             Ok(Value::Object(obj)) => obj,
-            Ok(_) => return Err(malformed("the request body must be a JSON object")),
-            Err(e) => return Err(malformed(format!("the request body is not JSON: {e}"))),
+            Ok(_) => return Err(RequestError::NotObject),
+            Err(e) => return Err(RequestError::NotJson(e.to_string())),
         }
     };
     let body_user = match body.get("username") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => return Err(malformed("username must be a string")),
+        Some(_) => return Err(RequestError::invalid("username", "a string")),
     };
     let username = match (path_user, body_user) {
-        (Some(p), Some(b)) if p != b => {
-            return Err(malformed("the username in the path and in the body differ"));
-        }
+        (Some(p), Some(b)) if p != b => return Err(RequestError::UsernameMismatch),
         (Some(p), _) => Some(p.to_owned()),
         (None, b) => b,
     };
@@ -63,8 +172,9 @@ pub(in crate::gateway) fn options_request(
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.len() <= MAX_USERNAME_LEN => Some(s.clone()),
         Some(_) => {
-            return Err(malformed(
-                "displayName must be a string of at most 256 bytes",
+            return Err(RequestError::invalid(
+                "displayName",
+                "a string of at most 256 bytes",
             ));
         }
     };
@@ -75,38 +185,17 @@ pub(in crate::gateway) fn options_request(
     })
 }
 
-fn check_username(u: &str) -> Result<(), Failure> {
+fn check_username(u: &str) -> Result<(), RequestError> {
     if u.trim().is_empty() || u.len() > MAX_USERNAME_LEN || u.chars().any(char::is_control) {
-        return Err(malformed(
-            "username must be 1 to 256 bytes, not blank, without control characters",
-        ));
+        return Err(RequestError::Username);
     }
     Ok(())
 }
 
-/// What a registration body claims, parsed once.
-#[derive(Debug)]
-pub(in crate::gateway) enum Registration {
-    Webauthn(Box<crate::webauthn::RegistrationCredential>),
-    Dfns(Vec<dfns::Credential>),
-    Uaf { body: Value, challenge: String },
+/// Parses a request body that must be a JSON value.
+pub(in crate::gateway) fn json_body(body: &[u8]) -> Result<Value, RequestError> {
+    serde_json::from_slice(body).map_err(|e| RequestError::NotJson(e.to_string()))
 }
-
-/// Parses a registration body and returns the challenge it claims (as the
-/// store keys it) without verifying anything.
-pub(in crate::gateway) fn parse_registration(
-    dialect: Dialect,
-    body: &[u8],
-) -> Result<(Vec<u8>, Registration), Failure> {
-    match dialect {
-        Dialect::Webauthn | Dialect::Nevis => webauthn::parse(body),
-        Dialect::Dfns => dfns::parse(body),
-        Dialect::Uaf => uaf::parse(body),
-    }
-}
-
-/// The verified credentials.
-pub(in crate::gateway) type Verified = Vec<CredentialClaim>;
 
 /// What verification needs besides the registration and its challenge.
 #[derive(Debug)]
@@ -122,4 +211,17 @@ pub(in crate::gateway) struct Verifier {
     pub uaf_policy: crate::uaf::RegistrationPolicy,
     pub uaf_require_trusted: bool,
     pub server_data_key: crate::uaf::ServerDataKey,
+    /// Keys the stable WebAuthn user handles.
+    pub user_handle_key: Vec<u8>,
+}
+
+impl Verifier {
+    /// A stable, opaque WebAuthn user handle for `username`.
+    pub(in crate::gateway) fn user_handle(&self, username: &str) -> Vec<u8> {
+        let mut input = b"user handle\0".to_vec();
+        input.extend_from_slice(self.rp.rp_id.as_bytes());
+        input.push(0);
+        input.extend_from_slice(username.as_bytes());
+        crate::crypto::hmac_sha256(&self.user_handle_key, &input).to_vec()
+    }
 }

@@ -1,95 +1,164 @@
 //! FIDO UAF `/regRequest` and `/regResponse` in the UAF server's
 //! `{"code":…,"message":…}` envelope.
 
-use super::{Failure, Registration, Verified, Verifier, malformed};
+use super::MIN_UPSTREAM_CHALLENGE_LEN;
+use super::{
+    AppChallenge, Check, Issued, OptionsRequest, Registration, Rules, Verifier, json_body,
+};
 use crate::b64;
+use crate::gateway::error::{GatewayError, InternalError, UpstreamError};
 use crate::gateway::token::CredentialClaim;
 use crate::time::UnixTime;
 use crate::uaf::{
-    RegistrationRequest, ServerDataCheck, UafExpectations, claimed_challenge,
-    verify_registration_response,
+    RegistrationRequest, ServerDataCheck, UafExpectations, challenge_from_random,
+    claimed_challenge, verify_registration_response,
 };
-use serde_json::Value;
+use http::StatusCode;
+use serde_json::{Value, json};
 
-pub(in crate::gateway) fn parse(body: &[u8]) -> Result<(Vec<u8>, Registration), Failure> {
-    let body: Value = serde_json::from_slice(body)
-        .map_err(|e| malformed(format!("the request body is not JSON: {e}")))?;
-    let challenge = claimed_challenge(&body).map_err(|e| (e.class(), e.to_string()))?;
-    Ok((
-        challenge.as_bytes().to_vec(),
-        Registration::Uaf { body, challenge },
-    ))
-}
+/// The UAF server's registration endpoints.
+#[derive(Debug)]
+pub(in crate::gateway) struct Uaf;
 
-pub(in crate::gateway) fn verify_all(
-    registration: &Registration,
-    username: Option<&str>,
-    check_server_data: bool,
-    verifier: &Verifier,
-    now: UnixTime,
-) -> Result<Verified, Failure> {
-    let Registration::Uaf { body, challenge } = registration else {
-        return Err(malformed("not a UAF registration"));
-    };
-    let expected = UafExpectations {
-        app_id: verifier.uaf_app_id.clone(),
-        challenge: challenge.clone(),
-        trusted_facets: verifier.uaf_trusted_facets.clone(),
-        policy: verifier.uaf_policy.clone(),
-        require_trusted: verifier.uaf_require_trusted,
-    };
-    let server_data = if check_server_data {
-        ServerDataCheck::Verify {
-            key: &verifier.server_data_key,
-            username,
-        }
-    } else {
-        ServerDataCheck::Skip
-    };
-    let registrations =
-        verify_registration_response(body, &expected, server_data, &verifier.anchors, now)
-            .map_err(|e| (e.class(), e.to_string()))?;
-    Ok(registrations
-        .iter()
-        .map(|r| CredentialClaim {
-            role: None,
-            kind: None,
-            protocol: "uaf".to_owned(),
-            id: b64::encode(&r.key_id),
-            public_key: b64::encode(&r.public_key),
-            public_key_format: r.public_key_encoding.name().to_owned(),
-            alg: r.sign_alg.name().to_owned(),
-            cose_alg: None,
-            aaguid: None,
-            aaid: Some(r.aaid.clone()),
-            fmt: "uaf".to_owned(),
-            attestation_type: r.attestation.as_str().to_owned(),
-            trusted: r.trusted,
-            sign_count: r.sign_counter,
-            flags: None,
-            transports: Vec::new(),
-        })
-        .collect())
-}
-
-/// The gateway's `/regRequest` answer.
-pub(in crate::gateway) fn options_answer(
-    challenge: &str,
-    username: &str,
-    expiry: UnixTime,
-    verifier: &Verifier,
-) -> Result<Value, Failure> {
-    let server_data = verifier
-        .server_data_key
-        .issue(challenge, username, expiry)
-        .map_err(malformed)?;
-    Ok(RegistrationRequest {
-        upv: (1, 0),
-        app_id: verifier.uaf_app_id.clone(),
-        server_data,
-        challenge: challenge.to_owned(),
-        username: username.to_owned(),
-        policy: verifier.uaf_policy.clone(),
+impl Rules for Uaf {
+    fn options_path(&self) -> &'static str {
+        "/regRequest/{username}"
     }
-    .envelope())
+
+    fn result_path(&self) -> &'static str {
+        "/regResponse"
+    }
+
+    fn challenge_pointer(&self) -> &'static str {
+        "/message/0/challenge"
+    }
+
+    /// The gateway's `/regRequest` answer, with MAC'd serverData.
+    fn issue(
+        &self,
+        _req: &OptionsRequest,
+        username: &str,
+        random: &[u8],
+        expiry: UnixTime,
+        verifier: &Verifier,
+    ) -> Result<Issued, GatewayError> {
+        let challenge = challenge_from_random(random).map_err(|e| InternalError::Randomness {
+            need: e.need,
+            got: e.got,
+        })?;
+        let server_data = verifier
+            .server_data_key
+            .issue(&challenge, username, expiry)
+            .map_err(InternalError::ServerData)?;
+        let answer = RegistrationRequest {
+            upv: (1, 0),
+            app_id: verifier.uaf_app_id.clone(),
+            server_data,
+            challenge: challenge.clone(),
+            username: username.to_owned(),
+            policy: verifier.uaf_policy.clone(),
+        }
+        .envelope();
+        Ok(Issued {
+            key: challenge.into_bytes(),
+            user_handle: None,
+            answer,
+        })
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<Box<dyn Registration>, GatewayError> {
+        let body = json_body(body)?;
+        let challenge = claimed_challenge(&body)?;
+        Ok(Box::new(UafRegistration { body, challenge }))
+    }
+
+    /// The UAF server answers refusals in its envelope, possibly with
+    /// status 200: those pass through as the app wrote them. A challenge
+    /// is keyed by its text (UAF challenges are strings).
+    fn app_challenge(&self, answer: &Value, pointer: &str) -> Result<AppChallenge, UpstreamError> {
+        if answer
+            .get("code")
+            .and_then(Value::as_i64)
+            .is_some_and(|c| c != 200)
+        {
+            return Ok(AppChallenge::Refusal);
+        }
+        let text = answer
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .ok_or_else(|| UpstreamError::NoChallenge {
+                pointer: pointer.to_owned(),
+            })?;
+        if text.len() < MIN_UPSTREAM_CHALLENGE_LEN {
+            return Err(UpstreamError::BadChallenge {
+                pointer: pointer.to_owned(),
+                expected: "a string of at least 16 characters",
+            });
+        }
+        Ok(AppChallenge::Key(text.as_bytes().to_vec()))
+    }
+
+    fn error_body(&self, status: StatusCode, _reason: &str, message: &str) -> Value {
+        json!({ "code": status.as_u16(), "message": message })
+    }
+}
+
+/// A posted RegistrationResponse array with the challenge its entries name.
+#[derive(Debug)]
+struct UafRegistration {
+    body: Value,
+    challenge: String,
+}
+
+impl Registration for UafRegistration {
+    fn challenge(&self) -> &[u8] {
+        self.challenge.as_bytes()
+    }
+
+    fn verify(&self, check: &Check<'_>) -> Result<Vec<CredentialClaim>, GatewayError> {
+        let v = check.verifier;
+        let expected = UafExpectations {
+            app_id: v.uaf_app_id.clone(),
+            challenge: self.challenge.clone(),
+            trusted_facets: v.uaf_trusted_facets.clone(),
+            policy: v.uaf_policy.clone(),
+            require_trusted: v.uaf_require_trusted,
+        };
+        let server_data = if check.gateway_issued {
+            ServerDataCheck::Verify {
+                key: &v.server_data_key,
+                username: check.username,
+            }
+        } else {
+            ServerDataCheck::Skip
+        };
+        let registrations = verify_registration_response(
+            &self.body,
+            &expected,
+            server_data,
+            &v.anchors,
+            check.now,
+        )?;
+        Ok(registrations
+            .iter()
+            .map(|r| CredentialClaim {
+                role: None,
+                kind: None,
+                protocol: "uaf".to_owned(),
+                id: b64::encode(&r.key_id),
+                public_key: b64::encode(&r.public_key),
+                public_key_format: r.public_key_encoding.name().to_owned(),
+                alg: r.sign_alg.name().to_owned(),
+                cose_alg: None,
+                aaguid: None,
+                aaid: Some(r.aaid.clone()),
+                fmt: "uaf".to_owned(),
+                attestation_type: r.attestation.as_str().to_owned(),
+                trusted: r.trusted,
+                sign_count: r.sign_counter,
+                flags: None,
+                transports: Vec::new(),
+            })
+            .collect())
+    }
 }

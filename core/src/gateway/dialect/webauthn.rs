@@ -1,59 +1,116 @@
-//! The FIDO2 conformance server API (`webauthn`) and the cloud
-//! authenticator (`nevis`), which posts the same PublicKeyCredential.
+//! The FIDO2 conformance server API (`webauthn`): the options the gateway
+//! issues, and the PublicKeyCredential a browser posts.
 
-use super::{Failure, OptionsRequest, Registration, Verified, Verifier, malformed};
+use super::{Check, Issued, OptionsRequest, Registration, Rules, Verifier};
 use crate::b64;
+use crate::gateway::error::{GatewayError, RequestError};
 use crate::gateway::token::{CredentialClaim, FlagsClaim};
 use crate::time::UnixTime;
 use crate::webauthn::client_data::ClientData;
 use crate::webauthn::{
-    CoseAlgorithm, RegistrationCredential, VerifiedRegistration, verify_registration,
+    CoseAlgorithm, RegistrationCredential, VerifiedRegistration, WebauthnError, verify_registration,
 };
+use http::StatusCode;
 use serde_json::{Value, json};
 
 /// Attestation conveyance values the options accept.
 const CONVEYANCE: [&str; 4] = ["none", "indirect", "direct", "enterprise"];
 
-pub(in crate::gateway) fn parse(body: &[u8]) -> Result<(Vec<u8>, Registration), Failure> {
-    let credential =
-        RegistrationCredential::from_json(body).map_err(|e| malformed(e.to_string()))?;
-    let client_data = ClientData::parse(&credential.client_data_json)
-        .map_err(|e| (e.class(), format!("clientDataJSON: {e}")))?;
-    Ok((
-        client_data.challenge,
-        Registration::Webauthn(Box::new(credential)),
-    ))
+/// The FIDO2 conformance server API.
+#[derive(Debug)]
+pub(in crate::gateway) struct Webauthn;
+
+impl Rules for Webauthn {
+    fn options_path(&self) -> &'static str {
+        "/attestation/options"
+    }
+
+    fn result_path(&self) -> &'static str {
+        "/attestation/result"
+    }
+
+    fn challenge_pointer(&self) -> &'static str {
+        "/challenge"
+    }
+
+    fn issue(
+        &self,
+        req: &OptionsRequest,
+        username: &str,
+        random: &[u8],
+        _expiry: UnixTime,
+        verifier: &Verifier,
+    ) -> Result<Issued, GatewayError> {
+        issue(req, username, random, verifier)
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<Box<dyn Registration>, GatewayError> {
+        Ok(Box::new(parse(body)?))
+    }
+
+    fn error_body(&self, _status: StatusCode, _reason: &str, message: &str) -> Value {
+        // ServerResponse.
+        json!({ "status": "failed", "errorMessage": message })
+    }
+}
+
+/// The gateway-issued options of both WebAuthn-based dialects.
+pub(in crate::gateway) fn issue(
+    req: &OptionsRequest,
+    username: &str,
+    random: &[u8],
+    verifier: &Verifier,
+) -> Result<Issued, GatewayError> {
+    let challenge = b64::encode(random);
+    let handle = verifier.user_handle(username);
+    let answer = options_answer(req, &challenge, &handle, username, verifier)?;
+    Ok(Issued {
+        key: random.to_vec(),
+        user_handle: Some(handle),
+        answer,
+    })
+}
+
+/// A posted PublicKeyCredential with the challenge its clientDataJSON
+/// names.
+#[derive(Debug)]
+pub(in crate::gateway) struct WebauthnRegistration {
+    credential: RegistrationCredential,
+    challenge: Vec<u8>,
+}
+
+pub(in crate::gateway) fn parse(body: &[u8]) -> Result<WebauthnRegistration, GatewayError> {
+    let credential = RegistrationCredential::from_json(body).map_err(WebauthnError::from)?;
+    let challenge = ClientData::parse(&credential.client_data_json)
+        .map_err(WebauthnError::from)?
+        .challenge;
+    Ok(WebauthnRegistration {
+        credential,
+        challenge,
+    })
+}
+
+impl Registration for WebauthnRegistration {
+    fn challenge(&self) -> &[u8] {
+        &self.challenge
+    }
+
+    fn verify(&self, check: &Check<'_>) -> Result<Vec<CredentialClaim>, GatewayError> {
+        Ok(vec![verify(&self.credential, &self.challenge, check)?])
+    }
 }
 
 /// Verifies one WebAuthn credential and describes it for the header.
 pub(in crate::gateway) fn verify(
     credential: &RegistrationCredential,
     challenge: &[u8],
-    verifier: &Verifier,
-    now: UnixTime,
-) -> Result<CredentialClaim, Failure> {
-    let v = verify_registration(
-        credential,
-        challenge,
-        &verifier.rp,
-        &verifier.anchors,
-        &verifier.policy,
-        now,
-    )
-    .map_err(|e| (e.class(), e.to_string()))?;
-    Ok(claim(&v))
-}
-
-pub(in crate::gateway) fn verify_all(
-    registration: &Registration,
-    challenge: &[u8],
-    verifier: &Verifier,
-    now: UnixTime,
-) -> Result<Verified, Failure> {
-    match registration {
-        Registration::Webauthn(c) => Ok(vec![verify(c, challenge, verifier, now)?]),
-        _ => Err(malformed("not a WebAuthn registration")),
-    }
+    check: &Check<'_>,
+) -> Result<CredentialClaim, WebauthnError> {
+    let v = check.verifier;
+    let verified = verify_registration(
+        credential, challenge, &v.rp, &v.anchors, &v.policy, check.now,
+    )?;
+    Ok(claim(&verified))
 }
 
 fn claim(v: &VerifiedRegistration) -> CredentialClaim {
@@ -83,34 +140,31 @@ fn claim(v: &VerifiedRegistration) -> CredentialClaim {
     }
 }
 
-/// The pieces of PublicKeyCredentialCreationOptions both WebAuthn-based
-/// dialects answer with.
-pub(in crate::gateway) struct Issued<'a> {
-    pub challenge: &'a str,
-    pub user_handle: &'a [u8],
-    pub username: &'a str,
-}
-
 /// `ServerPublicKeyCredentialCreationOptionsResponse` (FIDO2 conformance
 /// server API §7.3.1).
-pub(in crate::gateway) fn options_answer(
+fn options_answer(
     req: &OptionsRequest,
-    issued: &Issued<'_>,
+    challenge: &str,
+    user_handle: &[u8],
+    username: &str,
     verifier: &Verifier,
-) -> Result<Value, Failure> {
+) -> Result<Value, RequestError> {
     let attestation = match req.body.get("attestation") {
         None | Some(Value::Null) => verifier.attestation.clone(),
         Some(Value::String(a)) if CONVEYANCE.contains(&a.as_str()) => a.clone(),
         Some(_) => {
-            return Err(malformed(
-                "attestation must be none, indirect, direct or enterprise",
+            return Err(RequestError::invalid(
+                "attestation",
+                "none, indirect, direct or enterprise",
             ));
         }
     };
     let mut selection = match req.body.get("authenticatorSelection") {
         None | Some(Value::Null) => json!({}),
         Some(Value::Object(o)) => Value::Object(o.clone()),
-        Some(_) => return Err(malformed("authenticatorSelection must be an object")),
+        Some(_) => {
+            return Err(RequestError::invalid("authenticatorSelection", "an object"));
+        }
     };
     if let Some(obj) = selection.as_object_mut() {
         obj.entry("userVerification")
@@ -119,7 +173,7 @@ pub(in crate::gateway) fn options_answer(
     let extensions = match req.body.get("extensions") {
         None | Some(Value::Null) => json!({}),
         Some(Value::Object(o)) => Value::Object(o.clone()),
-        Some(_) => return Err(malformed("extensions must be an object")),
+        Some(_) => return Err(RequestError::invalid("extensions", "an object")),
     };
     let params: Vec<Value> = verifier
         .rp
@@ -132,11 +186,11 @@ pub(in crate::gateway) fn options_answer(
         "errorMessage": "",
         "rp": { "id": verifier.rp.rp_id, "name": verifier.rp_name },
         "user": {
-            "id": b64::encode(issued.user_handle),
-            "name": issued.username,
-            "displayName": req.display_name.as_deref().unwrap_or(issued.username),
+            "id": b64::encode(user_handle),
+            "name": username,
+            "displayName": req.display_name.as_deref().unwrap_or(username),
         },
-        "challenge": issued.challenge,
+        "challenge": challenge,
         "pubKeyCredParams": params,
         "timeout": verifier.timeout_ms,
         "excludeCredentials": [],

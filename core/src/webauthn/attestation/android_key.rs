@@ -8,7 +8,7 @@ use super::{
     AttestationType, Ctx, Outcome, alg_field, bytes_field, cert_key, check_same_key, check_sig,
     parse_chain, statement, x5c_field,
 };
-use crate::webauthn::client_data::constant_time_eq;
+use crate::crypto::constant_time_eq;
 use crate::webauthn::error::StatementError;
 use ciborium::value::Value;
 use x509_parser::der_parser::asn1_rs::Any;

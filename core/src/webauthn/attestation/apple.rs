@@ -6,8 +6,8 @@ use super::der::{self, tag};
 use super::{
     AttestationType, Ctx, Outcome, cert_key, check_same_key, parse_chain, statement, x5c_field,
 };
+use crate::crypto::constant_time_eq;
 use crate::crypto::sha256;
-use crate::webauthn::client_data::constant_time_eq;
 use crate::webauthn::error::StatementError;
 use ciborium::value::Value;
 

@@ -9,10 +9,10 @@ use super::{
     AttestationType, Ctx, Outcome, alg_field, bytes_field, cert_key, check_aaguid_extension,
     check_not_ca, check_sig, check_v3, parse_chain, statement, text_field, x5c_field,
 };
+use crate::crypto::constant_time_eq;
 use crate::crypto::{Curve, Hash, PublicKey};
 use crate::cursor::{Cursor, CursorError};
 use crate::trust::Cert;
-use crate::webauthn::client_data::constant_time_eq;
 use crate::webauthn::cose::CoseAlgorithm;
 use crate::webauthn::error::StatementError;
 use ciborium::value::Value;

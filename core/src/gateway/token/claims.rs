@@ -1,0 +1,94 @@
+//! The claims of the verified-credential header.
+
+use serde::{Deserialize, Serialize};
+
+/// Flags of a WebAuthn authenticator data, as claims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagsClaim {
+    /// User present.
+    pub up: bool,
+    /// User verified.
+    pub uv: bool,
+    /// Backup eligible.
+    pub be: bool,
+    /// Backed up.
+    pub bs: bool,
+}
+
+/// One verified credential, as the header carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialClaim {
+    /// The credential's role where the dialect has several
+    /// (`firstFactor`, `secondFactor`, `recovery`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The credential kind as the client named it (`Fido2`, `Key`, …),
+    /// where the dialect names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `webauthn`, `uaf` or `key`.
+    pub protocol: String,
+    /// The credential ID (UAF: the KeyID), base64url.
+    pub id: String,
+    /// The public key, base64url, in the format `public_key_format` names.
+    pub public_key: String,
+    /// `cose` (WebAuthn), `spki` (key credentials), or the UAF encoding
+    /// (`ecc_x962_raw`, `ecc_x962_der`, `rsa_2048_raw`, `rsa_2048_der`).
+    pub public_key_format: String,
+    /// The signature algorithm, as a JOSE name where one exists.
+    pub alg: String,
+    /// The COSE algorithm identifier (WebAuthn).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cose_alg: Option<i64>,
+    /// The AAGUID (WebAuthn).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aaguid: Option<String>,
+    /// The AAID (UAF).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aaid: Option<String>,
+    /// The attestation statement format (`packed`, `tpm`, … for WebAuthn;
+    /// `uaf` or `key` otherwise).
+    pub fmt: String,
+    /// The attestation type (`none`, `self`, `basic`, `attca`, …).
+    pub attestation_type: String,
+    /// Whether the attestation chains to a configured trust anchor.
+    pub trusted: bool,
+    /// The signature counter.
+    pub sign_count: u32,
+    /// Authenticator data flags (WebAuthn).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<FlagsClaim>,
+    /// Transports the client reported (WebAuthn).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transports: Vec<String>,
+}
+
+/// The claims of the verified-credential header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialClaims {
+    /// The gateway (`issuer` in its configuration).
+    pub iss: String,
+    /// The upstream app (`audience` in its configuration).
+    pub aud: String,
+    /// Issued at, seconds since the epoch.
+    pub iat: i64,
+    /// Expires at, seconds since the epoch (short: the header is for one
+    /// request).
+    pub exp: i64,
+    /// A unique token ID the upstream can use to refuse a replayed header.
+    pub jti: String,
+    /// `webauthn`, `uaf` or `key` (of the first credential).
+    pub protocol: String,
+    /// The dialect of the route (`webauthn`, `nevis`, `dfns`, `uaf`).
+    pub dialect: String,
+    /// The route's name.
+    pub route: String,
+    /// The user the challenge was issued for, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The WebAuthn user handle issued with the challenge, base64url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_handle: Option<String>,
+    /// The verified credentials.
+    pub credentials: Vec<CredentialClaim>,
+}
