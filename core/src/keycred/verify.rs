@@ -195,7 +195,7 @@ fn parse_pem_public_key(pem: &str) -> Result<(Vec<u8>, PublicKey), KeyCredential
     if !rest.is_empty() {
         return Err(bad("trailing bytes after the SubjectPublicKeyInfo"));
     }
-    let key = spki_public_key(&spki).map_err(KeyCredentialError::PublicKey)?;
+    let key = spki_public_key(&spki).map_err(|e| KeyCredentialError::PublicKey(e.to_string()))?;
     Ok((block.contents.clone(), key))
 }
 

@@ -21,7 +21,7 @@ impl TrustAnchor {
         };
         let (subject_raw, key, name) = {
             let cert = Cert::parse(&der, 0).map_err(|e| bad(e.to_string()))?;
-            let key = cert.public_key().map_err(bad)?;
+            let key = cert.public_key().map_err(|e| bad(e.to_string()))?;
             (
                 cert.x509().subject().as_raw().to_vec(),
                 key,

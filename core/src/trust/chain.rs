@@ -38,7 +38,12 @@ pub fn verify_chain<'t>(
         for anchor in anchors.iter().filter(|a| a.subject_raw() == issuer) {
             match cert.verify_signed_by(anchor.public_key()) {
                 Ok(()) => return Ok(anchor),
-                Err(reason) => last_error = Some(TrustError::BadSignature { index, reason }),
+                Err(e) => {
+                    last_error = Some(TrustError::BadSignature {
+                        index,
+                        reason: e.to_string(),
+                    });
+                }
             }
         }
         let Some(next) = chain.get(index + 1) else {
@@ -50,12 +55,15 @@ pub fn verify_chain<'t>(
         if !next.is_ca() {
             return Err(TrustError::NotCa { index: index + 1 });
         }
-        let key = next.public_key().map_err(|reason| TrustError::CertParse {
+        let key = next.public_key().map_err(|e| TrustError::CertParse {
             index: index + 1,
-            reason,
+            reason: e.to_string(),
         })?;
         cert.verify_signed_by(&key)
-            .map_err(|reason| TrustError::BadSignature { index, reason })?;
+            .map_err(|e| TrustError::BadSignature {
+                index,
+                reason: e.to_string(),
+            })?;
     }
     // An anchor with the right name whose key did not verify is the more
     // telling error.

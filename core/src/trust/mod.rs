@@ -20,7 +20,7 @@ mod cert;
 mod chain;
 
 pub use anchors::{TrustAnchor, TrustAnchors};
-pub use cert::{Cert, cert_signature_scheme, spki_public_key};
+pub use cert::{Cert, CertError, cert_signature_scheme, spki_public_key};
 pub use chain::{MAX_CHAIN_LEN, verify_chain};
 
 use crate::error::ErrorClass;

@@ -2,8 +2,8 @@
 //! of Predefined Values §3.6.1 and §3.6.2).
 
 use super::error::AssertionError;
-use crate::crypto::{self, Curve, Hash, PublicKey, SignatureScheme};
-use crate::trust::spki_public_key;
+use crate::crypto::{self, CryptoError, Curve, Hash, PublicKey, SignatureScheme};
+use crate::trust::{CertError, spki_public_key};
 use crate::webauthn::CoseKey;
 use x509_parser::prelude::FromDer;
 
@@ -111,24 +111,40 @@ impl SignAlg {
     }
 
     /// Verifies `signature` over `data` with `key`.
-    pub fn verify(self, key: &PublicKey, data: &[u8], signature: &[u8]) -> Result<(), String> {
+    pub fn verify(
+        self,
+        key: &PublicKey,
+        data: &[u8],
+        signature: &[u8],
+    ) -> Result<(), SignatureError> {
         let (scheme, octet_string) = self.scheme();
         let sig = if octet_string {
             unwrap_octet_string(signature)?
         } else {
             signature
         };
-        crypto::verify(key, scheme, data, sig).map_err(|e| e.to_string())
+        crypto::verify(key, scheme, data, sig).map_err(SignatureError::Crypto)
     }
 }
 
+/// Why a UAF signature was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignatureError {
+    /// A `*_DER` algorithm's signature is not one DER OCTET STRING.
+    #[error("signature is not a DER OCTET STRING")]
+    NotOctetString,
+    /// The signature does not verify.
+    #[error("{0}")]
+    Crypto(CryptoError),
+}
+
 /// The content of a DER OCTET STRING spanning all of `der`.
-fn unwrap_octet_string(der: &[u8]) -> Result<&[u8], String> {
+fn unwrap_octet_string(der: &[u8]) -> Result<&[u8], SignatureError> {
     use x509_parser::der_parser::asn1_rs::{Any, Class};
-    let (rest, any) =
-        Any::from_der(der).map_err(|e| format!("signature is not a DER OCTET STRING: {e}"))?;
+    let (rest, any) = Any::from_der(der).map_err(|_| SignatureError::NotOctetString)?;
     if !rest.is_empty() || any.header.class() != Class::Universal || any.header.tag().0 != 4 {
-        return Err("signature is not a DER OCTET STRING".to_owned());
+        return Err(SignatureError::NotOctetString);
     }
     Ok(any.data)
 }
@@ -199,7 +215,7 @@ impl KeyEncoding {
                     Self::Rsa2048Der => rsa_public_key(bytes).map_err(|_| e),
                     _ => Err(e),
                 })
-                .map_err(bad)?,
+                .map_err(|e| bad(e.to_string()))?,
             Self::Rsa2048Raw => {
                 if bytes.len() != 260 {
                     return Err(bad(
@@ -238,22 +254,38 @@ impl KeyEncoding {
     }
 }
 
-fn spki(bytes: &[u8]) -> Result<PublicKey, String> {
+fn spki(bytes: &[u8]) -> Result<PublicKey, KeyDecodeError> {
     let (rest, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(bytes)
-        .map_err(|e| format!("not a SubjectPublicKeyInfo: {e}"))?;
+        .map_err(|e| KeyDecodeError::Der(format!("not a SubjectPublicKeyInfo: {e}")))?;
     if !rest.is_empty() {
-        return Err("trailing bytes after the SubjectPublicKeyInfo".to_owned());
+        return Err(KeyDecodeError::Der(
+            "trailing bytes after the SubjectPublicKeyInfo".to_owned(),
+        ));
     }
-    spki_public_key(&spki)
+    spki_public_key(&spki).map_err(KeyDecodeError::Key)
 }
 
-fn rsa_public_key(bytes: &[u8]) -> Result<PublicKey, String> {
-    let (rest, key) =
-        x509_parser::public_key::RSAPublicKey::from_der(bytes).map_err(|e| e.to_string())?;
+fn rsa_public_key(bytes: &[u8]) -> Result<PublicKey, KeyDecodeError> {
+    let (rest, key) = x509_parser::public_key::RSAPublicKey::from_der(bytes)
+        .map_err(|e| KeyDecodeError::Der(e.to_string()))?;
     if !rest.is_empty() {
-        return Err("trailing bytes after the RSAPublicKey".to_owned());
+        return Err(KeyDecodeError::Der(
+            "trailing bytes after the RSAPublicKey".to_owned(),
+        ));
     }
-    PublicKey::rsa(key.modulus, key.exponent).map_err(|e| e.to_string())
+    PublicKey::rsa(key.modulus, key.exponent)
+        .map_err(|e| KeyDecodeError::Key(CertError::BadRsaKey(Some(e))))
+}
+
+/// A DER-encoded UAF public key that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum KeyDecodeError {
+    /// The DER structure.
+    #[error("{0}")]
+    Der(String),
+    /// The key it holds.
+    #[error("{0}")]
+    Key(CertError),
 }
 
 #[cfg(test)]

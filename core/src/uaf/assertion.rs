@@ -386,14 +386,16 @@ pub fn verify_assertion(
             let leaf = chain
                 .first()
                 .ok_or_else(|| bad("ATTESTATION_CERT", "missing"))?;
-            let key = leaf.public_key().map_err(|e| bad("ATTESTATION_CERT", e))?;
+            let key = leaf
+                .public_key()
+                .map_err(|e| bad("ATTESTATION_CERT", e.to_string()))?;
             // The signature over the KRD (tag, length, value) with the
             // attestation certificate's key.
             krd.sign_alg
                 .verify(&key, krd.raw, a.signature)
-                .map_err(|reason| AssertionError::Signature {
+                .map_err(|e| AssertionError::Signature {
                     attestation: "basic_full",
-                    reason,
+                    reason: e.to_string(),
                 })?;
             // The chain, at the verification time, against the AAID's anchors.
             let scoped: Vec<_> = anchors.for_scope(&krd.aaid).collect();
@@ -409,9 +411,9 @@ pub fn verify_assertion(
             // Signed with the new key itself.
             krd.sign_alg
                 .verify(&new_key, krd.raw, a.signature)
-                .map_err(|reason| AssertionError::Signature {
+                .map_err(|e| AssertionError::Signature {
                     attestation: "basic_surrogate",
-                    reason,
+                    reason: e.to_string(),
                 })?;
             (false, None)
         }

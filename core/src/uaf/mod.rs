@@ -34,7 +34,7 @@ pub mod response;
 pub mod server_data;
 pub mod tlv;
 
-pub use algorithms::{KeyEncoding, SignAlg};
+pub use algorithms::{KeyEncoding, SignAlg, SignatureError};
 pub use assertion::{
     UafAttestation, UafRegistration, parse_reg_assertion, verify_assertion, verify_assertion_json,
 };

@@ -42,7 +42,7 @@ pub(super) fn verify<'a>(
     // The key description extension.
     let (value, _) = leaf
         .extension(OID_KEY_DESCRIPTION)
-        .map_err(StatementError::Certificate)?
+        .map_err(|e| StatementError::Certificate(e.to_string()))?
         .ok_or(StatementError::Certificate(
             "missing the Android key description extension".to_owned(),
         ))?;

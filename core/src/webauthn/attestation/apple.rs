@@ -29,7 +29,7 @@ pub(super) fn verify<'a>(
     // The nonce extension of credCert.
     let (value, _) = cred_cert
         .extension(OID_APPLE_NONCE)
-        .map_err(StatementError::Certificate)?
+        .map_err(|e| StatementError::Certificate(e.to_string()))?
         .ok_or(StatementError::Certificate(
             "missing the Apple nonce extension".to_owned(),
         ))?;

@@ -317,7 +317,7 @@ fn check_sig(
 fn check_aaguid_extension(cert: &Cert<'_>, aaguid: &[u8; 16]) -> Result<(), StatementError> {
     let Some((value, critical)) = cert
         .extension(OID_FIDO_AAGUID)
-        .map_err(StatementError::Certificate)?
+        .map_err(|e| StatementError::Certificate(e.to_string()))?
     else {
         return Ok(());
     };
