@@ -10,5 +10,7 @@ echo "== core, aws-lc crypto backend"
 cargo test -p fidogate-core --all-targets --features aws-lc
 echo "== workspace (the fidogate binary uses aws-lc)"
 cargo test --workspace --all-targets --exclude fidogate-core
+echo "== the scenario table through fidogate run (a test-clock build of the binary)"
+cargo test -p fidogate-proxy --features test-clock --test scenarios
 echo "== doc tests"
 cargo test --workspace --doc

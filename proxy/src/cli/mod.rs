@@ -3,6 +3,8 @@
 mod check_config;
 mod roots;
 mod run;
+#[cfg(feature = "test-clock")]
+mod test_clock;
 mod verify;
 
 use clap::{Parser, Subcommand};

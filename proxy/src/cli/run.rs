@@ -30,6 +30,8 @@ pub(crate) fn run(cmd: &Run) -> ExitCode {
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| loaded.file.log_level.clone());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        // Colour codes only for a terminal, not in a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let (keys, origins) = match load_keys(&loaded) {
         Ok(k) => k,
@@ -66,6 +68,14 @@ pub(crate) fn run(cmd: &Run) -> ExitCode {
         file.healthz_path.clone(),
         Duration::from_secs(file.body_read_timeout_secs),
     );
+    #[cfg(feature = "test-clock")]
+    let proxy = match std::env::var_os(super::test_clock::VAR) {
+        Some(path) => {
+            tracing::warn!(file = ?path, "test-clock build: the clock is moved by the file's offset");
+            proxy.with_source(Arc::new(super::test_clock::FileClock { path: path.into() }))
+        }
+        None => proxy,
+    };
     let mut service = pingora::proxy::http_proxy_service(&server.configuration, proxy);
     for addr in &loaded.listen {
         service.add_tcp(&addr.to_string());

@@ -1,0 +1,120 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code"
+)]
+//! The scenario table against the real `fidogate run`, built from this
+//! source (`CARGO_BIN_EXE_fidogate`, with the `test-clock` feature),
+//! over loopback sockets: the app on a port the OS picked, the gateway on
+//! one it picked and read back from `/proc`, and a second gateway whose
+//! app is a port bound but not listening (connections refused).
+
+use fidogate_core::UnixTime;
+use fidogate_tests::app::{AppLog, Seen, router};
+use fidogate_tests::config::run_file;
+use fidogate_tests::process::GatewayProcess;
+use fidogate_tests::scenario::{Answer, Req, Target, run_all};
+use fidogate_tests::table::scenarios;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+/// One `fidogate run` with its clock file.
+struct Binary {
+    gateway: GatewayProcess,
+    clock: PathBuf,
+    offset: Mutex<i64>,
+    log: AppLog,
+    // Holds the port of a down app.
+    _reserved: Option<tokio::net::TcpSocket>,
+}
+
+impl Binary {
+    fn start(upstream: SocketAddr, log: AppLog, reserved: Option<tokio::net::TcpSocket>) -> Self {
+        let clock_dir = tempdir();
+        let clock = clock_dir.join("clock");
+        std::fs::write(&clock, "0").unwrap();
+        let gateway = GatewayProcess::start(
+            Path::new(env!("CARGO_BIN_EXE_fidogate")),
+            &run_file(upstream),
+            &[("FIDOGATE_TEST_CLOCK_FILE", clock.to_str().unwrap())],
+        );
+        Self {
+            gateway,
+            clock,
+            offset: Mutex::new(0),
+            log,
+            _reserved: reserved,
+        }
+    }
+}
+
+fn tempdir() -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "fidogate-clock-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[async_trait::async_trait]
+impl Target for Binary {
+    async fn send(&self, req: Req) -> Answer {
+        fidogate_tests::client::send(self.gateway.addr, &req).await
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.log.seen()
+    }
+
+    fn advance(&self, by: Duration) {
+        let mut offset = self.offset.lock().unwrap();
+        *offset += i64::try_from(by.as_secs()).unwrap();
+        std::fs::write(&self.clock, offset.to_string()).unwrap();
+    }
+
+    fn now(&self) -> UnixTime {
+        let offset = *self.offset.lock().unwrap();
+        UnixTime::from_secs(UnixTime::from_system(SystemTime::now()).as_secs() + offset)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scenario_table_through_fidogate_run() {
+    let log = AppLog::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = listener.local_addr().unwrap();
+    let serving = router(log.clone());
+    tokio::spawn(async move { axum::serve(listener, serving).await });
+
+    // A port bound and never listened on: the app is down.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let dead = reserved.local_addr().unwrap();
+
+    let (up, down) = tokio::task::spawn_blocking(move || {
+        (
+            Binary::start(app, log, None),
+            Binary::start(dead, AppLog::default(), Some(reserved)),
+        )
+    })
+    .await
+    .unwrap();
+    run_all(&up, &down, &scenarios()).await;
+    // The gateway logged one line per intercepted request, with a reason.
+    let lines = up.gateway.log();
+    for want in [
+        "route=\"webauthn\" dialect=\"webauthn\" endpoint=Result decision=\"forward\" status=200 reason=\"verified\"",
+        "decision=\"respond\" status=403 reason=\"replay\"",
+    ] {
+        assert!(lines.contains(want), "no {want:?} in the log:\n{lines}");
+    }
+    assert!(!lines.contains('\u{1b}'), "colour codes in a log file");
+}
