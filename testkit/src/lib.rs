@@ -34,22 +34,35 @@ pub fn b64u(bytes: &[u8]) -> String {
 }
 
 /// The `fidogate` binary of the running test's build (`target/<profile>/`),
-/// built first if this test run has not built it. For tests that run the
-/// real gateway.
+/// built from the current source first: `cargo build` runs every time (a
+/// no-op when nothing changed), so a test never runs a stale binary. For
+/// tests outside the crate that owns the binary; its own tests use
+/// `CARGO_BIN_EXE_fidogate`.
 pub fn fidogate_binary() -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let dir = exe
         .parent()
         .and_then(std::path::Path::parent)
         .expect("target/<profile>/deps");
-    let bin = dir.join("fidogate");
-    if !bin.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .args(["build", "-p", "fidogate-proxy", "--bin", "fidogate"])
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "cargo build -p fidogate-proxy failed");
-    }
-    bin
+    let profile = match dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") => "dev",
+        Some(other) => other,
+        None => "dev",
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "fidogate-proxy",
+            "--bin",
+            "fidogate",
+            "--profile",
+            profile,
+        ])
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "cargo build -p fidogate-proxy failed");
+    dir.join("fidogate")
 }

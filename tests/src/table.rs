@@ -84,8 +84,9 @@ fn flows() -> Vec<Scenario> {
             true,
         ),
     ] {
+        let nevis = dialect == "nevis";
         let authn = Arc::new(Authenticator::packed_self(
-            alg::ES256,
+            if nevis { alg::RS256 } else { alg::ES256 },
             10 + out.len() as u64,
         ));
         let key = authn.clone();
@@ -103,49 +104,91 @@ fn flows() -> Vec<Scenario> {
         } else {
             opts.check(move |_, d| {
                 let o = d.answer.json();
-                ensure(o["user"]["name"] == user && o["rp"]["id"] == RP_ID, || {
+                ensure(o["status"] == "ok" && o["errorMessage"] == "", || {
                     format!("options: {o}")
                 })?;
+                ensure(
+                    o["user"]["name"] == user
+                        && o["user"]["displayName"] == user
+                        && o["rp"]["id"] == RP_ID,
+                    || format!("options: {o}"),
+                )?;
+                ensure(
+                    o["pubKeyCredParams"]
+                        .as_array()
+                        .is_some_and(|p| p.iter().any(|p| p["alg"] == -7)),
+                    || format!("ES256 offered: {o}"),
+                )?;
                 ensure(d.answer.challenge().len() == 32, || {
                     "a 32-byte challenge".into()
                 })
             })
         };
-        let register = result("registration", result_path, webauthn(&authn, 0, ORIGIN))
-            .app(App::Gets {
-                path: result_path,
-                verified: true,
-            })
-            .check(move |_, d| {
-                let c = d.claims.as_ref().ok_or("no claims")?;
-                ensure(c.route == route && c.dialect == dialect, || {
-                    format!("claims {c:?}")
-                })?;
-                ensure(c.username.as_deref() == Some(user), || {
-                    format!("username {:?}", c.username)
-                })?;
-                let cred = c.credentials.first().ok_or("no credential")?;
-                ensure(
-                    cred.id == fidogate_core::b64::encode(&key.credential_id),
-                    || "credential ID".into(),
-                )?;
-                ensure(
-                    cred.fmt == "packed" && cred.attestation_type == "self",
-                    || format!("{cred:?}"),
-                )?;
-                let a = d.answer.json();
-                if dialect == "nevis" {
-                    // The client gets the token the app got.
-                    ensure(
-                        a["status"] == "ok" && a["token"].as_str() == d.token.as_deref(),
-                        || format!("nevis answer {a}"),
-                    )
+        let make = webauthn(&authn, 0, ORIGIN);
+        let register = result("registration", result_path, move |f| {
+            let cred = make(f);
+            if nevis {
+                // The cloud authenticator's clients post id without rawId,
+                // with fields of their own.
+                json!({"id": cred["id"], "type": "public-key", "response": cred["response"],
+                       "userFriendlyName": "a key", "userAgent": "test"})
+            } else {
+                cred
+            }
+        })
+        .app(App::Gets {
+            path: result_path,
+            verified: true,
+        })
+        .check(move |_, d| {
+            let c = d.claims.as_ref().ok_or("no claims")?;
+            ensure(c.route == route && c.dialect == dialect, || {
+                format!("claims {c:?}")
+            })?;
+            ensure(c.username.as_deref() == Some(user), || {
+                format!("username {:?}", c.username)
+            })?;
+            ensure(c.exp - c.iat <= 60, || {
+                format!("a header for one request: {c:?}")
+            })?;
+            let handle = c.user_handle.as_deref();
+            ensure(
+                if upstream {
+                    handle == Some(&fidogate_core::b64::encode(b"app user handle"))
                 } else {
-                    ensure(a["stored"] == true, || {
-                        format!("the app's own answer comes back: {a}")
-                    })
-                }
-            });
+                    handle.is_some()
+                },
+                || format!("user handle {handle:?}"),
+            )?;
+            let cred = c.credentials.first().ok_or("no credential")?;
+            ensure(
+                cred.id == fidogate_core::b64::encode(&key.credential_id)
+                    && cred.public_key
+                        == fidogate_core::b64::encode(&key.credential_key.cose_key()),
+                || "credential ID and key".into(),
+            )?;
+            ensure(
+                cred.fmt == "packed"
+                    && cred.attestation_type == "self"
+                    && cred.alg == if nevis { "RS256" } else { "ES256" }
+                    && cred.flags.is_some_and(|f| f.up),
+                || format!("{cred:?}"),
+            )?;
+            let a = d.answer.json();
+            if nevis {
+                // The client gets the token the app got.
+                ensure(
+                    a["status"] == "ok"
+                        && a["errorMessage"] == ""
+                        && a["token"].as_str() == d.token.as_deref(),
+                    || format!("nevis answer {a}"),
+                )
+            } else {
+                ensure(a["stored"] == true, || {
+                    format!("the app's own answer comes back: {a}")
+                })
+            }
+        });
         out.push(Scenario {
             name: match route {
                 "webauthn" => "webauthn: gateway-issued options, registration, replay",
@@ -226,6 +269,7 @@ fn flows() -> Vec<Scenario> {
         UafAttestationKind::BasicSurrogate,
     ));
     let (u1, u2, u3) = (uaf.clone(), uaf.clone(), uaf.clone());
+    let key_id = uaf.key_id.clone();
     let uaf_reg = |authn: Arc<UafAuthenticator>, i: usize, path: &'static str| {
         result("regResponse", path, move |f| {
             let (challenge, server_data) = f.answer(i).uaf_request();
@@ -255,14 +299,15 @@ fn flows() -> Vec<Scenario> {
                         path: "/regResponse",
                         verified: true,
                     })
-                    .check(|_, d| {
+                    .check(move |_, d| {
                         let c = d.claims.as_ref().ok_or("no claims")?;
                         let cred = c.credentials.first().ok_or("no credential")?;
                         ensure(
                             c.protocol == "uaf"
                                 && c.username.as_deref() == Some("rita")
                                 && cred.aaid.as_deref() == Some("ABCD#0001")
-                                && cred.attestation_type == "basic_surrogate",
+                                && cred.attestation_type == "basic_surrogate"
+                                && cred.id == fidogate_core::b64::encode(&key_id),
                             || format!("{c:?}"),
                         )
                     }),
@@ -346,9 +391,92 @@ fn flows() -> Vec<Scenario> {
                     }),
             ),
             send(again("replay", 2).refused(403, Shape::Uaf, "unknown")),
+            send(Step::new("regRequest on the gateway's route", |_| {
+                Req::json("/regRequest/tom", &json!({}))
+            })),
+            send(
+                uaf_reg(
+                    Arc::new(UafAuthenticator::new(
+                        "ABCD#0001",
+                        alg::ES256,
+                        33,
+                        UafAttestationKind::BasicSurrogate,
+                    )),
+                    4,
+                    "/app/uaf/regResponse",
+                )
+                .refused(403, Shape::Uaf, "route"),
+            ),
         ],
     });
     out
+}
+
+/// The wallet dialect's own refusals, each for a fresh challenge.
+fn dfns_refusals() -> Scenario {
+    let key = Arc::new(KeyClient::new(alg::ES256, 25));
+    type Make = Arc<dyn Fn(&KeyClient, &[u8]) -> Value + Send + Sync>;
+    let cases: Vec<(&'static str, Make, u16, &'static str)> = vec![
+        (
+            "a PasswordProtectedKey without its encrypted key",
+            Arc::new(
+                |k, c| json!({"firstFactorCredential": {"credentialKind": "PasswordProtectedKey", "credentialInfo": k.credential_info(&KeyCeremony::new(c, ORIGIN))}}),
+            ),
+            400,
+            "encryptedPrivateKey",
+        ),
+        (
+            "a recovery credential of kind Key",
+            Arc::new(
+                |k, c| json!({"firstFactorCredential": k.credential("Key", &KeyCeremony::new(c, ORIGIN)), "recoveryCredential": k.credential("Key", &KeyCeremony::new(c, ORIGIN))}),
+            ),
+            403,
+            "recoveryCredential",
+        ),
+        (
+            "two challenges",
+            Arc::new(
+                |k, c| json!({"firstFactorCredential": k.credential("Key", &KeyCeremony::new(c, ORIGIN)), "secondFactorCredential": k.credential("Key", &KeyCeremony::new(b"some other challenge of 32 bytes", ORIGIN))}),
+            ),
+            403,
+            "different challenges",
+        ),
+        (
+            "a bad signature",
+            Arc::new(|k, c| {
+                let mut kc = KeyCeremony::new(c, ORIGIN);
+                kc.corrupt_signature = true;
+                json!({"firstFactorCredential": k.credential("Key", &kc)})
+            }),
+            400,
+            "signature",
+        ),
+        (
+            "the wrong origin",
+            Arc::new(
+                |k, c| json!({"firstFactorCredential": k.credential("Key", &KeyCeremony::new(c, "https://evil.example"))}),
+            ),
+            403,
+            "origin",
+        ),
+    ];
+    let mut actions = Vec::new();
+    for (name, make, status, contains) in cases {
+        let i = actions.len();
+        actions.push(send(options("init", "/auth/registration/init", "quinn")));
+        let key = key.clone();
+        actions.push(send(
+            result(name, "/auth/registration", move |f| {
+                make(&key, &f.answer(i).challenge())
+            })
+            .refused(status, Shape::Dfns, contains),
+        ));
+    }
+    Scenario {
+        name: "dfns: each refusal in the wallet API's error object with its status",
+        app_down: false,
+        actions,
+    }
 }
 
 /// Challenges used where they were not issued, or too late, or twice.
@@ -358,7 +486,40 @@ fn challenge_misuse() -> Vec<Scenario> {
     let c = Arc::new(Authenticator::none(alg::ES256, 43));
     let d = Arc::new(Authenticator::none(alg::ES256, 44));
     let e = Arc::new(Authenticator::none(alg::ES256, 45));
+    let f = Arc::new(Authenticator::none(alg::ES256, 46));
+    let handle = |i: usize| move |fl: &Flow| fl.answer(i).json()["user"]["id"].clone();
     vec![
+        Scenario {
+            name: "user handles are stable per user and differ between users; challenges differ",
+            app_down: false,
+            actions: vec![
+                send(options("alice", "/attestation/options", "alice")),
+                send(options("alice again", "/attestation/options", "alice").check(move |fl, d| {
+                    ensure(d.answer.json()["user"]["id"] == handle(0)(fl), || "the same handle".into())?;
+                    ensure(d.answer.challenge() != fl.answer(0).challenge(), || "a fresh challenge".into())
+                })),
+                send(options("bob", "/attestation/options", "bob").check(move |fl, d| ensure(d.answer.json()["user"]["id"] != handle(0)(fl), || "another handle".into()))),
+                send(Step::new("options with displayName and attestation", |_| Req::json("/attestation/options", &json!({"username": "ann", "displayName": "Ann", "attestation": "direct"}))).check(|_, d| {
+                    let o = d.answer.json();
+                    ensure(o["user"]["displayName"] == "Ann" && o["attestation"] == "direct", || format!("{o}"))
+                })),
+            ],
+        },
+        Scenario {
+            name: "a malformed registration does not spend the challenge",
+            app_down: false,
+            actions: vec![
+                send(options("options", "/attestation/options", "mia")),
+                send(Step::new("the registration cut in half", {
+                    let make = webauthn(&f, 0, ORIGIN);
+                    move |fl| {
+                        let body = make(fl).to_string();
+                        Req::post("/attestation/result", body.get(..body.len() / 2).unwrap_or_default().to_owned())
+                    }
+                }).refused(400, Shape::Webauthn, "")),
+                send(result("the whole registration", "/attestation/result", webauthn(&f, 0, ORIGIN)).app(App::Gets { path: "/attestation/result", verified: true })),
+            ],
+        },
         Scenario {
             name: "expiry: a challenge past its TTL is refused, through the clock",
             app_down: false,
@@ -807,6 +968,7 @@ fn app_answers() -> Vec<Scenario> {
 /// Every scenario.
 pub fn scenarios() -> Vec<Scenario> {
     let mut all = flows();
+    all.push(dfns_refusals());
     all.extend(challenge_misuse());
     all.extend(requests());
     all.extend(app_answers());
