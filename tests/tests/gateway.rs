@@ -42,7 +42,11 @@ fn start_app() -> (SocketAddr, AppLog) {
 }
 
 fn start_gateway(upstream: SocketAddr) -> GatewayProcess {
-    GatewayProcess::start(&fidogate_testkit::fidogate_binary(), &run_file(upstream), &[])
+    GatewayProcess::start(
+        &fidogate_testkit::fidogate_binary(),
+        &run_file(upstream),
+        &[],
+    )
 }
 
 struct Response {
@@ -127,7 +131,10 @@ fn refusals_keep_the_connection_and_health_answers() {
     assert_eq!(seen[0].path, "/profile");
     assert!(seen[0].headers.get(HEADER).is_none());
     let health = exchange(&mut conn, b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n");
-    assert_eq!((health.status, health.json()), (200, json!({"status": "ok"})));
+    assert_eq!(
+        (health.status, health.json()),
+        (200, json!({"status": "ok"}))
+    );
 }
 
 /// The header the app received, checked with the JWKS the gateway serves.

@@ -99,7 +99,10 @@ async fn every_refusal_carries_the_typed_error() {
         .await
         .unwrap();
     let got = rejection(r).expect("a rejection");
-    assert_eq!((got.status, got.reason), (StatusCode::BAD_REQUEST, "malformed"));
+    assert_eq!(
+        (got.status, got.reason),
+        (StatusCode::BAD_REQUEST, "malformed")
+    );
     assert_eq!(
         got.error,
         GatewayError::Request(RequestError::Missing("username".into()))
@@ -153,7 +156,10 @@ async fn a_body_longer_than_its_content_length_is_413_without_reading_it_all() {
         .unwrap();
     let r = svc.oneshot(req).await.unwrap();
     assert_eq!(r.status(), 413);
-    assert!(!drained.load(Ordering::SeqCst), "the body was read to its end");
+    assert!(
+        !drained.load(Ordering::SeqCst),
+        "the body was read to its end"
+    );
     assert!(log.seen().is_empty());
 }
 
@@ -203,8 +209,7 @@ async fn inner_errors_on_pass_through_routes_are_the_callers() {
     let e = svc
         .call(Request::get("/profile").body(body("")).unwrap())
         .await
-        .err()
-        .expect("the inner error");
+        .expect_err("the inner error");
     assert_eq!(e.to_string(), "the app is down");
 }
 

@@ -1,8 +1,10 @@
 //! The tables (printed, and written as Markdown and CSV) and the chart.
 
+use crate::Res;
+use crate::cli::RunArgs;
 use crate::client::Workload;
+use crate::orchestrate::{Adapter, Run};
 use crate::roles::CacheFigures;
-use crate::{Adapter, Res, Run, RunArgs};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use std::fmt::Write as _;

@@ -1,0 +1,144 @@
+//! The command line: the orchestrator's options, and the roles it runs
+//! this binary in.
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gateway-load",
+    about = "fidogate's gateway load harness (127.0.0.1 only)"
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) role: Option<Role>,
+    #[command(flatten)]
+    pub(crate) run: RunArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunArgs {
+    /// Measured seconds per run.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) duration: u64,
+    /// Unmeasured seconds before each run.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) warmup: u64,
+    /// Rounds of every run, alternating which variant goes first; tables
+    /// report the median.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) rounds: usize,
+    /// Connections for pass-through runs.
+    #[arg(long, default_value_t = 32)]
+    pub(crate) connections: usize,
+    /// Connections for registration runs.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) register_connections: usize,
+    /// At most this many requests per run.
+    #[arg(long, default_value_t = 20_000_000)]
+    pub(crate) max_requests: u64,
+    /// Worker threads of each gateway and app.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) threads: usize,
+    /// Pending challenges for the cache figures.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub(crate) cache_entries: u64,
+    /// Where the CSV files, the chart and the tables go.
+    #[arg(long, default_value = "benches/results")]
+    pub(crate) out: PathBuf,
+    /// The `fidogate` binary (default: beside this one).
+    #[arg(long)]
+    pub(crate) fidogate: Option<PathBuf>,
+    /// Do not pin processes to CPUs.
+    #[arg(long)]
+    pub(crate) no_pin: bool,
+    /// Batches of the verification-alone timing (median reported).
+    #[arg(long, default_value_t = 15)]
+    pub(crate) verify_batches: usize,
+    /// Verifications per batch.
+    #[arg(long, default_value_t = 400)]
+    pub(crate) verify_per_batch: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Role {
+    /// (internal) The app, bare or behind the tower layer.
+    #[command(hide = true)]
+    App {
+        #[arg(long)]
+        listen: SocketAddr,
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        #[arg(long)]
+        layer: bool,
+    },
+    /// (internal) A bare Pingora proxy.
+    #[command(hide = true)]
+    Pingora {
+        #[arg(long)]
+        listen: SocketAddr,
+        #[arg(long)]
+        upstream: SocketAddr,
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
+    /// (internal) One load run; prints its figures as JSON.
+    #[command(hide = true)]
+    Load {
+        #[arg(long)]
+        target: SocketAddr,
+        #[arg(long)]
+        workload: String,
+        #[arg(long)]
+        connections: usize,
+        #[arg(long)]
+        warmup: u64,
+        #[arg(long)]
+        duration: u64,
+        #[arg(long)]
+        max_requests: u64,
+        #[arg(long)]
+        server_pid: u32,
+    },
+    /// (internal) Verification alone; prints microseconds as JSON.
+    #[command(hide = true)]
+    VerifyAlone {
+        #[arg(long)]
+        batches: usize,
+        #[arg(long)]
+        per_batch: usize,
+    },
+    /// The criterion results as tables (verify.md, verify.csv in --out).
+    CriterionTables {
+        /// criterion's output directory.
+        #[arg(long, default_value = "target/criterion")]
+        dir: PathBuf,
+        #[arg(long, default_value = "benches/results")]
+        out: PathBuf,
+    },
+    /// Writes the gateway configuration the harness runs `fidogate` with
+    /// (and its trust anchor) into `dir`, for profiling it by hand.
+    FidogateConfig {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        listen: SocketAddr,
+        #[arg(long)]
+        upstream: SocketAddr,
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
+    /// (internal) The client's signing work alone, for `seconds`.
+    #[command(hide = true)]
+    Burn {
+        #[arg(long)]
+        seconds: u64,
+    },
+    /// (internal) The challenge cache; prints its figures as JSON.
+    #[command(hide = true)]
+    Cache {
+        #[arg(long)]
+        entries: u64,
+    },
+}
