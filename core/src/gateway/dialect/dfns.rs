@@ -27,10 +27,6 @@ impl Rules for Dfns {
         "/auth/registration"
     }
 
-    fn challenge_pointer(&self) -> &'static str {
-        "/challenge"
-    }
-
     /// The registration init answer: the WebAuthn creation options plus
     /// the credential kinds the gateway verifies.
     fn issue(

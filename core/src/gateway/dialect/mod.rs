@@ -46,32 +46,35 @@ pub(in crate::gateway) trait Rules: Send + Sync {
 
     /// Where an app-issued challenge is found in the app's answer by
     /// default (RFC 6901 JSON pointer).
-    fn challenge_pointer(&self) -> &'static str;
+    fn challenge_pointer(&self) -> &'static str {
+        "/challenge"
+    }
 
     /// The gateway's own answer to an options request for `username`,
-    /// with 32 fresh `random` bytes for the challenge.
+    /// with 32 fresh `random` bytes for the challenge; by default the
+    /// conformance API's creation options.
     fn issue(
         &self,
         req: &OptionsRequest,
         username: &str,
         random: &[u8],
-        expiry: UnixTime,
+        _expiry: UnixTime,
         verifier: &Verifier,
-    ) -> Result<Issued, GatewayError>;
+    ) -> Result<Issued, GatewayError> {
+        webauthn::issue(req, username, random, verifier)
+    }
 
-    /// Parses a registration body, without verifying anything.
-    fn parse(&self, body: &[u8]) -> Result<Box<dyn Registration>, GatewayError>;
+    /// Parses a registration body, without verifying anything; by default
+    /// a PublicKeyCredential.
+    fn parse(&self, body: &[u8]) -> Result<Box<dyn Registration>, GatewayError> {
+        Ok(Box::new(webauthn::parse(body)?))
+    }
 
     /// The challenge in the app's own options answer, as the store keys
     /// it; [`AppChallenge::Refusal`] when the answer is the app refusing
     /// (it passes through as written).
     fn app_challenge(&self, answer: &Value, pointer: &str) -> Result<AppChallenge, UpstreamError> {
-        let text = answer
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .ok_or_else(|| UpstreamError::NoChallenge {
-                pointer: pointer.to_owned(),
-            })?;
+        let text = challenge_text(answer, pointer)?;
         crate::b64::decode(text)
             .ok()
             .filter(|k| k.len() >= MIN_UPSTREAM_CHALLENGE_LEN)
@@ -90,6 +93,16 @@ pub(in crate::gateway) trait Rules: Send + Sync {
 
     /// The dialect's error body.
     fn error_body(&self, status: StatusCode, reason: &str, message: &str) -> Value;
+}
+
+/// The string at `pointer` in the app's answer.
+fn challenge_text<'a>(answer: &'a Value, pointer: &str) -> Result<&'a str, UpstreamError> {
+    answer
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .ok_or_else(|| UpstreamError::NoChallenge {
+            pointer: pointer.to_owned(),
+        })
 }
 
 /// What the gateway issued for an options request.

@@ -1,11 +1,9 @@
 //! The cloud authenticator (`nevis`): the same PublicKeyCredential as the
 //! conformance API, and after a verified registration the client gets the
-//! signed token itself, in the authenticator's result shape.
+//! signed token itself, in the authenticator's result shape. Options and
+//! registrations are the conformance API's (the trait's defaults).
 
-use super::webauthn::{issue, parse};
-use super::{Issued, OptionsRequest, Registration, Rules, Verifier};
-use crate::gateway::error::GatewayError;
-use crate::time::UnixTime;
+use super::Rules;
 use http::StatusCode;
 use serde_json::{Value, json};
 
@@ -20,25 +18,6 @@ impl Rules for Nevis {
 
     fn result_path(&self) -> &'static str {
         "/_app/attestation/result"
-    }
-
-    fn challenge_pointer(&self) -> &'static str {
-        "/challenge"
-    }
-
-    fn issue(
-        &self,
-        req: &OptionsRequest,
-        username: &str,
-        random: &[u8],
-        _expiry: UnixTime,
-        verifier: &Verifier,
-    ) -> Result<Issued, GatewayError> {
-        issue(req, username, random, verifier)
-    }
-
-    fn parse(&self, body: &[u8]) -> Result<Box<dyn Registration>, GatewayError> {
-        Ok(Box::new(parse(body)?))
     }
 
     fn answer_after_verified(&self, token: &str) -> Option<Value> {

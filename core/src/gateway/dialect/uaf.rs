@@ -1,10 +1,10 @@
 //! FIDO UAF `/regRequest` and `/regResponse` in the UAF server's
 //! `{"code":…,"message":…}` envelope.
 
-use super::MIN_UPSTREAM_CHALLENGE_LEN;
 use super::{
     AppChallenge, Check, Issued, OptionsRequest, Registration, Rules, Verifier, json_body,
 };
+use super::{MIN_UPSTREAM_CHALLENGE_LEN, challenge_text};
 use crate::b64;
 use crate::gateway::error::{GatewayError, InternalError, UpstreamError};
 use crate::gateway::token::CredentialClaim;
@@ -83,12 +83,7 @@ impl Rules for Uaf {
         {
             return Ok(AppChallenge::Refusal);
         }
-        let text = answer
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .ok_or_else(|| UpstreamError::NoChallenge {
-                pointer: pointer.to_owned(),
-            })?;
+        let text = challenge_text(answer, pointer)?;
         if text.len() < MIN_UPSTREAM_CHALLENGE_LEN {
             return Err(UpstreamError::BadChallenge {
                 pointer: pointer.to_owned(),

@@ -5,7 +5,6 @@ use super::{Check, Issued, OptionsRequest, Registration, Rules, Verifier};
 use crate::b64;
 use crate::gateway::error::{GatewayError, RequestError};
 use crate::gateway::token::{CredentialClaim, FlagsClaim};
-use crate::time::UnixTime;
 use crate::webauthn::client_data::ClientData;
 use crate::webauthn::{
     CoseAlgorithm, RegistrationCredential, VerifiedRegistration, WebauthnError, verify_registration,
@@ -27,25 +26,6 @@ impl Rules for Webauthn {
 
     fn result_path(&self) -> &'static str {
         "/attestation/result"
-    }
-
-    fn challenge_pointer(&self) -> &'static str {
-        "/challenge"
-    }
-
-    fn issue(
-        &self,
-        req: &OptionsRequest,
-        username: &str,
-        random: &[u8],
-        _expiry: UnixTime,
-        verifier: &Verifier,
-    ) -> Result<Issued, GatewayError> {
-        issue(req, username, random, verifier)
-    }
-
-    fn parse(&self, body: &[u8]) -> Result<Box<dyn Registration>, GatewayError> {
-        Ok(Box::new(parse(body)?))
     }
 
     fn error_body(&self, _status: StatusCode, _reason: &str, message: &str) -> Value {
