@@ -18,11 +18,14 @@
 //!   dialect's token answer replaces the app's 2xx answer.
 //! - Upstream-issued challenges: the gateway asks the app itself (one
 //!   HTTP/1.1 request to the next upstream) so it can read the challenge
-//!   before the client gets an answer, and answers 502 in the dialect's
-//!   shape if the app's answer has none.
-//! - `fail_to_proxy`: an unreachable app is a 502 in the dialect's shape.
+//!   before the client gets an answer; a 2xx answer is read (at most
+//!   `response_limit` bytes) and judged by the engine, any other answer is
+//!   streamed to the client unchanged.
+//! - `fail_to_proxy`: an unreachable app is the engine's answer
+//!   ([`Gateway::on_failure`]), a 502 in the dialect's shape.
 //!
-//! Pass-through routes take none of these steps.
+//! Every answer written here is the engine's; pass-through routes take
+//! none of these steps.
 
 use crate::subrequest::{self, Read};
 use async_trait::async_trait;

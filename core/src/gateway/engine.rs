@@ -1,6 +1,6 @@
 //! The engine: the flow of one request through its three calls (head,
 //! body, the app's answer), shared by every adapter. What differs by
-//! dialect is asked of the route's [`Rules`](super::dialect::Rules).
+//! dialect is asked of the route's dialect rules (`dialect/`, private).
 
 use super::action::{
     AfterKind, AfterResponse, AppAnswer, BodyAction, Endpoint, Failure, Forward, Intercept,

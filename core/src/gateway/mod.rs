@@ -7,13 +7,18 @@
 //! 2. [`Gateway::on_request`] with the head: pass through (nothing is
 //!    buffered), answer directly (JWKS, 405, 413), or read the body.
 //! 3. [`Gateway::on_body`] with the whole body (at most
-//!    [`Intercept::limit`] bytes; past it, answer [`Gateway::too_large`]):
-//!    answer directly (the gateway-issued options, or a refusal in the
-//!    dialect's error shape), or forward the body unchanged with the signed
-//!    verified-credential header.
-//! 4. When the forward carries an [`AfterResponse`], pass the app's answer
-//!    to [`Gateway::on_response`]: it reads an upstream-issued challenge, or
-//!    writes the cloud authenticator dialect's token answer.
+//!    [`Intercept::limit`] bytes) and an [`Env`] from the adapter's
+//!    [`Source`]: answer directly (the gateway-issued options, or a refusal
+//!    in the dialect's error shape), or forward the body unchanged with the
+//!    signed verified-credential header.
+//! 4. When the forward carries an [`AfterResponse`], it says what to do
+//!    with the app's answer: replace it ([`AfterResponse::replacement_for`],
+//!    the cloud authenticator's token answer), read it and ask
+//!    [`Gateway::on_response`] (an app-issued challenge), or pass it on.
+//!
+//! When the adapter's own part fails (the body cannot be read, the app
+//! cannot be reached, the source fails), [`Gateway::on_failure`] writes the
+//! answer: an adapter never builds one.
 //!
 //! ```
 //! use fidogate_core::gateway::*;
