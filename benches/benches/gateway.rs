@@ -61,6 +61,7 @@ fn gateway(anchors: TrustAnchors) -> Gateway {
             .unwrap(),
         retired: vec![],
         secret: vec![7; 32],
+        previous_secrets: vec![],
     };
     Gateway::new(
         config,
@@ -224,15 +225,15 @@ fn bench(c: &mut Criterion) {
     for i in 0u64..100_000 {
         let mut key = [0u8; 32];
         key[..8].copy_from_slice(&i.to_le_bytes());
-        store.issue(&key, context("bob"));
+        store.issue(&key, context("bob")).unwrap();
     }
     group.bench_function("challenge-issue-take", |b| {
         b.iter(|| {
             let mut key = [0xffu8; 32];
             key[..8].copy_from_slice(&counter.get().to_le_bytes());
             counter.set(counter.get() + 1);
-            store.issue(&key, context("alice"));
-            black_box(store.take(&key).is_some())
+            store.issue(&key, context("alice")).unwrap();
+            black_box(store.take(&key).unwrap().is_some())
         })
     });
     group.finish();

@@ -36,6 +36,7 @@ fn keys() -> GatewayKeys {
         signer: TokenSigner::from_pkcs8_der(&der).unwrap(),
         retired: vec![],
         secret: vec![1; 32],
+        previous_secrets: vec![],
     }
 }
 
@@ -172,10 +173,10 @@ fn expiry_is_judged_at_its_boundary_with_the_callers_clock() {
             &env(T0, late as u8),
         )));
         let challenge = b64::decode(o["challenge"].as_str().unwrap()).unwrap();
-        assert_eq!(
-            challenge,
-            vec![late as u8; 32],
-            "the challenge is the caller's randomness"
+        assert_eq!(challenge.len(), 52, "a seal carrying the one-byte username");
+        assert!(
+            challenge.windows(16).any(|w| w == [late as u8; 16]),
+            "the seal's randomness is the caller's"
         );
         let cred = Authenticator::none(alg::ES256, 2).register(
             "example.com",
@@ -496,5 +497,145 @@ fn uaf_entries_naming_different_challenges_are_refused() {
     assert_eq!(
         fidogate_core::uaf::claimed_challenge(&one).unwrap(),
         "challenge-one-0123456789"
+    );
+}
+
+/// One gateway-issued WebAuthn route.
+fn simple_config() -> GatewayConfig {
+    GatewayConfig::new(rp(), vec![RouteConfig::new("wa", Dialect::Webauthn)])
+}
+
+/// A gateway with `secret` and `previous` secrets, its own memory store.
+fn gateway_with(secret: u8, previous: &[u8]) -> Gateway {
+    let mut k = keys();
+    k.secret = vec![secret; 32];
+    k.previous_secrets = previous.iter().map(|p| vec![*p; 32]).collect();
+    Gateway::new(
+        simple_config(),
+        k,
+        TrustAnchors::new(),
+        Arc::new(MokaChallengeStore::new(100)),
+    )
+    .unwrap()
+}
+
+/// Options from `issuer`, the registration to `taker`: its status and
+/// error message.
+fn across(issuer: &Gateway, taker: &Gateway, seed: u64) -> (u16, String) {
+    let ix = intercept(issuer, "/attestation/options");
+    let o = json_of(&respond(issuer.on_body(
+        &ix,
+        br#"{"username":"a"}"#,
+        &env(T0, 3),
+    )));
+    let challenge = b64::decode(o["challenge"].as_str().unwrap()).unwrap();
+    let cred = Authenticator::none(alg::ES256, seed).register(
+        "example.com",
+        "https://example.com",
+        &challenge,
+    );
+    let ix = intercept(taker, "/attestation/result");
+    match taker.on_body(&ix, cred.to_string().as_bytes(), &env(T0 + 1, 4)) {
+        BodyAction::Forward(_) => (200, String::new()),
+        BodyAction::Respond(r) => (
+            r.status.as_u16(),
+            json_of(&r)["errorMessage"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        ),
+    }
+}
+
+#[test]
+fn a_sealed_challenge_opens_on_any_instance_with_the_secret_and_rotation_retires_old_ones() {
+    let a = gateway_with(1, &[]);
+    let b = gateway_with(1, &[]);
+    assert_eq!(across(&a, &b, 10).0, 200, "same secret, another instance");
+    let rotated = gateway_with(2, &[1]);
+    assert_eq!(
+        across(&a, &rotated, 11).0,
+        200,
+        "sealed by the previous secret"
+    );
+    let (status, message) = across(&a, &gateway_with(3, &[2]), 12);
+    assert_eq!(status, 403, "sealed by a retired secret");
+    assert!(message.contains("does not verify"), "{message}");
+    let (status, _) = across(&rotated, &a, 13);
+    assert_eq!(
+        status, 403,
+        "the old secret cannot open what the new one sealed"
+    );
+}
+
+#[test]
+fn previous_secrets_must_be_long_enough() {
+    let mut k = keys();
+    k.previous_secrets = vec![vec![1; 32], vec![2; 31]];
+    let e = Gateway::new(
+        simple_config(),
+        k,
+        TrustAnchors::new(),
+        Arc::new(MokaChallengeStore::new(1)),
+    )
+    .unwrap_err();
+    assert_eq!(e.key, "previous_secrets[1]");
+}
+
+#[test]
+fn a_full_spent_set_refuses_with_503_and_retry_after_never_accepting_unrecorded() {
+    let g = Gateway::new(
+        simple_config(),
+        keys(),
+        TrustAnchors::new(),
+        Arc::new(MokaChallengeStore::new(1)),
+    )
+    .unwrap();
+    assert_eq!(across(&g, &g, 20).0, 200);
+    let ix = intercept(&g, "/attestation/options");
+    let o = json_of(&respond(g.on_body(
+        &ix,
+        br#"{"username":"a"}"#,
+        &env(T0, 5),
+    )));
+    let challenge = b64::decode(o["challenge"].as_str().unwrap()).unwrap();
+    let cred = Authenticator::none(alg::ES256, 21).register(
+        "example.com",
+        "https://example.com",
+        &challenge,
+    );
+    let ix = intercept(&g, "/attestation/result");
+    let BodyAction::Respond(r) = g.on_body(&ix, cred.to_string().as_bytes(), &env(T0 + 1, 6))
+    else {
+        panic!("a registration was forwarded although it could not be recorded")
+    };
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers, vec![("retry-after", "1".to_owned())]);
+    assert_eq!(r.reason(), "unavailable");
+    assert!(matches!(
+        r.refusal.unwrap().error(),
+        GatewayError::Store(StoreError::Full { capacity: 1 })
+    ));
+}
+
+#[test]
+fn a_username_longer_than_a_seal_carries_is_refused_at_the_options_endpoint() {
+    let g = gateway();
+    let ix = intercept(&g, "/attestation/options");
+    let long = json!({"username": "u".repeat(129)}).to_string();
+    let r = respond(g.on_body(&ix, long.as_bytes(), &env(T0, 1)));
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        json_of(&r)["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("at most 128"),
+        "{}",
+        json_of(&r)
+    );
+    let ok = json!({"username": "u".repeat(128)}).to_string();
+    assert_eq!(
+        respond(g.on_body(&ix, ok.as_bytes(), &env(T0, 1))).status,
+        200
     );
 }

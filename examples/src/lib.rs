@@ -68,6 +68,7 @@ pub fn gateway(config: GatewayConfig, signing_key_pkcs8: &[u8], secret: Vec<u8>)
         }),
         retired: vec![],
         secret,
+        previous_secrets: vec![],
     };
     let store = Arc::new(MokaChallengeStore::new(config.challenge_capacity));
     Gateway::new(config, keys, TrustAnchors::new(), store).unwrap_or_else(|e| {

@@ -60,10 +60,15 @@ pub struct FileConfig {
     /// The PKCS#8 PEM signing key; generated on first start when missing.
     #[serde(default = "default_key_file")]
     pub signing_key_file: PathBuf,
-    /// 32 secret bytes (user handles, UAF serverData); generated on first
-    /// start when missing.
+    /// 32 or more secret bytes: they seal the challenges the gateway
+    /// issues and derive user handles; generated on first start when
+    /// missing. Every instance behind one load balancer holds the same.
     #[serde(default = "default_secret_file")]
     pub secret_file: PathBuf,
+    /// Earlier secrets, each in its own file (never generated): challenges
+    /// they sealed still open, while `secret_file` seals new ones.
+    #[serde(default)]
+    pub previous_secret_files: Vec<PathBuf>,
     /// Attestation trust anchors.
     #[serde(default)]
     pub trust_anchors: Vec<AnchorConfig>,
@@ -123,6 +128,8 @@ pub struct Loaded {
     pub signing_key_path: PathBuf,
     /// The secret file, resolved likewise.
     pub secret_path: PathBuf,
+    /// `previous_secret_files`, resolved.
+    pub previous_secret_paths: Vec<PathBuf>,
 }
 
 /// Reads and validates `path`, applying environment overrides from `env`
@@ -228,6 +235,7 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
         signer: probe_signer().map_err(|e| err("signing_key_file", e))?,
         retired: vec![],
         secret: vec![0; 32],
+        previous_secrets: vec![],
     };
     Gateway::new(
         cfg.gateway.clone(),
@@ -246,6 +254,11 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
     Ok(Loaded {
         signing_key_path: resolve(&cfg.signing_key_file),
         secret_path: resolve(&cfg.secret_file),
+        previous_secret_paths: cfg
+            .previous_secret_files
+            .iter()
+            .map(|p| resolve(p))
+            .collect(),
         file: cfg,
         listen,
         upstream,
@@ -322,11 +335,26 @@ pub fn load_keys(loaded: &Loaded) -> Result<(GatewayKeys, Vec<KeyOrigin>), Confi
             format!("holds {} bytes; 32 or more are needed", secret.len()),
         ));
     }
+    let mut previous_secrets = Vec::new();
+    for (i, path) in loaded.previous_secret_paths.iter().enumerate() {
+        let key = format!("previous_secret_files[{i}]");
+        let bytes = std::fs::read(path).map_err(|e| err(&key, path, e.to_string()))?;
+        if bytes.len() < 32 {
+            return Err(err(
+                &key,
+                path,
+                format!("holds {} bytes; 32 or more are needed", bytes.len()),
+            ));
+        }
+        origins.push(KeyOrigin::Read(path.clone()));
+        previous_secrets.push(bytes);
+    }
     Ok((
         GatewayKeys {
             signer,
             retired: vec![],
             secret,
+            previous_secrets,
         },
         origins,
     ))

@@ -102,9 +102,12 @@ impl FidogateProxy {
 
 /// Writes an answer of the gateway's.
 async fn write_reply(session: &mut Session, reply: Reply, keepalive: bool) -> Result<()> {
-    let mut header = ResponseHeader::build(reply.status, Some(3))?;
+    let mut header = ResponseHeader::build(reply.status, Some(3 + reply.headers.len()))?;
     header.insert_header("content-type", reply.content_type())?;
     header.insert_header("content-length", reply.body.len().to_string())?;
+    for (name, value) in &reply.headers {
+        header.insert_header(*name, value.as_str())?;
+    }
     if !keepalive {
         session.set_keepalive(None);
     }

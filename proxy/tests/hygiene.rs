@@ -30,6 +30,7 @@ async fn spoofed_headers_are_removed_by_the_module() {
         signer: TokenSigner::from_pkcs8_der(&key.serialize_der()).unwrap(),
         retired: vec![],
         secret: vec![1; 32],
+        previous_secrets: vec![],
     };
     let gateway = Gateway::new(
         GatewayConfig::new(rp, vec![RouteConfig::new("p", Dialect::Webauthn)]),

@@ -40,45 +40,62 @@ impl GatewayProcess {
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("fidogate.yaml");
         std::fs::write(&file, config).unwrap();
-        let log = std::fs::File::create(dir.join("gateway.log")).unwrap();
-        let mut cmd = Command::new(binary);
-        cmd.args(["run", "--config"])
-            .arg(&file)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .stdin(Stdio::null());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let port = loop {
-            if let Some(port) = listening_ports(child.id()).into_iter().next() {
-                break port;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                let log = std::fs::read_to_string(dir.join("gateway.log")).unwrap_or_default();
-                panic!("the gateway exited ({status}) before listening:\n{log}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the gateway did not listen within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        Self {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            dir,
-        }
+        let (child, addr) = spawn_and_wait(binary, &dir, env);
+        Self { child, addr, dir }
+    }
+
+    /// Stops the gateway and starts it again on the same folder (its
+    /// configuration, key and secret), as a restart or a redeploy does;
+    /// it may listen on another port.
+    pub fn restart(&mut self, binary: &Path, env: &[(&str, &str)]) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, addr) = spawn_and_wait(binary, &self.dir, env);
+        self.child = child;
+        self.addr = addr;
     }
 
     /// What it logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("gateway.log")).unwrap_or_default()
     }
+}
+
+/// Starts `binary run` on `dir/fidogate.yaml` and waits until it listens.
+fn spawn_and_wait(binary: &Path, dir: &Path, env: &[(&str, &str)]) -> (Child, SocketAddr) {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("gateway.log"))
+        .unwrap();
+    let mut cmd = Command::new(binary);
+    cmd.args(["run", "--config"])
+        .arg(dir.join("fidogate.yaml"))
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let port = loop {
+        if let Some(port) = listening_ports(child.id()).into_iter().next() {
+            break port;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let log = std::fs::read_to_string(dir.join("gateway.log")).unwrap_or_default();
+            panic!("the gateway exited ({status}) before listening:\n{log}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the gateway did not listen within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (child, SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
 /// The TCP ports process `pid` listens on: its socket inodes (from

@@ -14,7 +14,7 @@ use fidogate_core::UnixTime;
 use fidogate_core::gateway::verify_token;
 use fidogate_tests::HEADER;
 use fidogate_tests::app::{AppLog, router};
-use fidogate_tests::config::{AUDIENCE, ORIGIN, run_file};
+use fidogate_tests::config::{AUDIENCE, ORIGIN, RP_ID, run_file};
 use fidogate_tests::process::GatewayProcess;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -134,6 +134,43 @@ fn refusals_keep_the_connection_and_health_answers() {
     assert_eq!(
         (health.status, health.json()),
         (200, json!({"status": "ok"}))
+    );
+}
+
+/// A gateway-issued challenge needs nothing kept in memory: options from
+/// one process, the registration to its restarted successor (same secret
+/// file), accepted; the same registration again, refused.
+#[test]
+fn a_registration_survives_a_restart_of_the_gateway() {
+    let (app, log) = start_app();
+    let binary = fidogate_testkit::fidogate_binary();
+    let mut gw = GatewayProcess::start(&binary, &run_file(app), &[]);
+    let options = post(&gw, "/attestation/options", &json!({"username": "rosa"}));
+    assert_eq!(options.status, 200);
+    let challenge =
+        fidogate_core::b64::decode(options.json()["challenge"].as_str().unwrap()).unwrap();
+    let cred =
+        fidogate_testkit::webauthn::Authenticator::none(fidogate_testkit::keys::alg::ES256, 5)
+            .register(RP_ID, ORIGIN, &challenge);
+    gw.restart(&binary, &[]);
+    let r = post(&gw, "/attestation/result", &cred);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let token = log
+        .seen()
+        .iter()
+        .find(|s| s.path == "/attestation/result")
+        .and_then(|s| s.headers.get(HEADER))
+        .and_then(|h| h.to_str().ok())
+        .unwrap()
+        .to_owned();
+    assert_eq!(verified(&gw, &token).username.as_deref(), Some("rosa"));
+    let again = post(&gw, "/attestation/result", &cred);
+    assert_eq!(again.status, 403);
+    assert!(
+        again.json()["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("already used")
     );
 }
 

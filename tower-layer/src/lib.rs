@@ -24,6 +24,7 @@
 //!     signer: TokenSigner::from_pkcs8_der(&der)?, // keep the key in a file
 //!     retired: vec![],
 //!     secret: vec![42; 32], // 32 secret random bytes, kept across restarts
+//!     previous_secrets: vec![],
 //! };
 //! let store = Arc::new(MokaChallengeStore::new(config.challenge_capacity));
 //! let gateway = Gateway::new(config, keys, TrustAnchors::new(), store)?;

@@ -51,6 +51,11 @@ impl<S> Fidogate<S> {
 fn respond<B>(reply: Reply) -> Response<FidogateBody<B>> {
     let len = reply.body.len();
     let content_type = HeaderValue::from_static(reply.content_type());
+    let extra: Vec<_> = reply
+        .headers
+        .iter()
+        .filter_map(|(k, v)| Some((*k, HeaderValue::from_str(v).ok()?)))
+        .collect();
     let rejection = reply.refusal.map(|refusal| Rejection {
         status: reply.status,
         reason: refusal.reason(),
@@ -62,6 +67,9 @@ fn respond<B>(reply: Reply) -> Response<FidogateBody<B>> {
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, content_type);
     headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    for (name, value) in extra {
+        headers.insert(name, value);
+    }
     if let Some(r) = rejection {
         response.extensions_mut().insert(r);
     }

@@ -44,6 +44,7 @@ fn gateway() -> Gateway {
             .unwrap(),
         retired: vec![],
         secret: vec![9; 32],
+        previous_secrets: vec![],
     };
     Gateway::new(
         gateway_config(),

@@ -74,6 +74,7 @@ fn gateway() -> Gateway {
             .unwrap(),
         retired: vec![],
         secret: vec![9; 32],
+        previous_secrets: vec![],
     };
     let config = gateway_config();
     let store = Arc::new(MokaChallengeStore::new(config.challenge_capacity));

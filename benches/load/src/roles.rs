@@ -103,6 +103,7 @@ pub(crate) fn serve_app(listen: SocketAddr, threads: usize, layer: bool) -> Res<
                 .map_err(|e| format!("signing key: {e}"))?,
             retired: vec![],
             secret: vec![7; 32],
+            previous_secrets: vec![],
         };
         let config = gateway_config();
         let store = Arc::new(MokaChallengeStore::new(config.challenge_capacity));
@@ -258,7 +259,9 @@ pub(crate) fn cache(entries: u64, ops: u64) -> Res<CacheFigures> {
         k
     };
     for i in 0..entries {
-        store.issue(&key(i), context(i));
+        store
+            .issue(&key(i), context(i))
+            .map_err(|e| e.to_string())?;
     }
     let held = store.len();
     if held < entries * 99 / 100 {
@@ -268,8 +271,8 @@ pub(crate) fn cache(entries: u64, ops: u64) -> Res<CacheFigures> {
     let start = Instant::now();
     for i in entries..entries + ops {
         let k = key(i);
-        store.issue(&k, context(i));
-        if store.take(&k).is_none() {
+        store.issue(&k, context(i)).map_err(|e| e.to_string())?;
+        if store.take(&k).map_err(|e| e.to_string())?.is_none() {
             return Err(format!("challenge {i} was issued but cannot be taken"));
         }
     }

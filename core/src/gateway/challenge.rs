@@ -20,10 +20,15 @@
 //! let store = MokaChallengeStore::new(10_000);
 //! let now = UnixTime::from_secs(1_700_000_000);
 //! let ctx = ChallengeContext::new("webauthn", "example.com", Some("alice"), None, now, Duration::from_secs(300));
-//! store.issue(b"challenge-bytes", ctx);
-//! let ctx = store.take(b"challenge-bytes").unwrap();
+//! store.issue(b"challenge-bytes", ctx)?;
+//! let ctx = store.take(b"challenge-bytes")?.unwrap();
 //! assert!(ctx.check("webauthn", Some("alice"), now).is_ok());
-//! assert!(store.take(b"challenge-bytes").is_none()); // single use
+//! assert!(store.take(b"challenge-bytes")?.is_none()); // single use
+//!
+//! // A sealed challenge, once spent, stays spent for its lifetime.
+//! assert!(store.spend(b"sealed", Duration::from_secs(300))?);
+//! assert!(!store.spend(b"sealed", Duration::from_secs(300))?);
+//! # Ok::<(), fidogate_core::gateway::StoreError>(())
 //! ```
 
 use crate::crypto::sha256;
@@ -32,6 +37,7 @@ use crate::time::UnixTime;
 use moka::Expiry;
 use moka::policy::EvictionPolicy;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// What a challenge was issued for.
@@ -111,6 +117,9 @@ pub enum ChallengeError {
     /// Never issued, already used, or evicted.
     #[error("the challenge is unknown: never issued, already used, or expired")]
     Unknown,
+    /// A sealed challenge a registration already named.
+    #[error("the challenge was already used")]
+    Spent,
     /// Issued for another route.
     #[error("the challenge was issued for route {issued_for:?}")]
     OtherRoute {
@@ -137,14 +146,44 @@ impl ChallengeError {
     }
 }
 
-/// Where pending challenges live.
+/// The store cannot answer: the engine refuses the request (503), never
+/// accepts it unrecorded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The spent-set holds `capacity` challenges that have not expired:
+    /// recording one more would mean evicting a live one, which would let
+    /// its registration be replayed.
+    #[error("the spent-challenge set is full ({capacity} live entries); try again shortly")]
+    Full {
+        /// The bound.
+        capacity: u64,
+    },
+    /// A shared store did not answer, or answered an error.
+    #[error("the challenge store is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Where challenges live: app-issued ones while pending ([`issue`] and
+/// [`take`]), and sealed gateway-issued ones once spent ([`spend`]).
+///
+/// [`issue`]: ChallengeStore::issue
+/// [`take`]: ChallengeStore::take
+/// [`spend`]: ChallengeStore::spend
 pub trait ChallengeStore: Send + Sync {
     /// Remembers `challenge` with its context, replacing any earlier entry.
-    fn issue(&self, challenge: &[u8], context: ChallengeContext);
+    fn issue(&self, challenge: &[u8], context: ChallengeContext) -> Result<(), StoreError>;
 
     /// Removes `challenge` and returns its context, atomically: of any
     /// number of concurrent calls for one challenge, at most one gets it.
-    fn take(&self, challenge: &[u8]) -> Option<ChallengeContext>;
+    fn take(&self, challenge: &[u8]) -> Result<Option<ChallengeContext>, StoreError>;
+
+    /// Records `challenge` as spent for `ttl` (its remaining lifetime);
+    /// `Ok(true)` the first time, `Ok(false)` when it was already spent.
+    /// Atomic: of any number of concurrent calls, at most one gets `true`.
+    /// An entry is never dropped before its `ttl`: when that would be
+    /// needed, the call fails with [`StoreError::Full`].
+    fn spend(&self, challenge: &[u8], ttl: Duration) -> Result<bool, StoreError>;
 }
 
 /// The in-process store over a moka cache: bounded (least recently used
@@ -158,6 +197,9 @@ pub trait ChallengeStore: Send + Sync {
 pub struct MokaChallengeStore {
     cache: moka::sync::Cache<[u8; 32], Pending, foldhash::fast::RandomState>,
     names: Arc<Names>,
+    spent: moka::sync::Cache<[u8; 32], Duration, foldhash::fast::RandomState>,
+    live: Arc<AtomicU64>,
+    capacity: u64,
 }
 
 /// A pending challenge's context as the store holds it.
@@ -201,6 +243,15 @@ impl Names {
 
 struct PerEntryTtl;
 
+/// A spent entry lives exactly as long as the caller says.
+struct SpentTtl;
+
+impl Expiry<[u8; 32], Duration> for SpentTtl {
+    fn expire_after_create(&self, _: &[u8; 32], ttl: &Duration, _: Instant) -> Option<Duration> {
+        Some(*ttl)
+    }
+}
+
 impl Expiry<[u8; 32], Pending> for PerEntryTtl {
     fn expire_after_create(&self, _: &[u8; 32], value: &Pending, _: Instant) -> Option<Duration> {
         // A little past the TTL: the decision is `check`'s, against the
@@ -210,9 +261,23 @@ impl Expiry<[u8; 32], Pending> for PerEntryTtl {
 }
 
 impl MokaChallengeStore {
-    /// A store holding at most about `capacity` pending challenges.
+    /// A store holding at most about `capacity` pending app-issued
+    /// challenges, and at most `capacity` spent sealed ones.
     pub fn new(capacity: u64) -> Self {
+        let live = Arc::new(AtomicU64::new(0));
+        let counted = live.clone();
         Self {
+            // Spent entries leave only when their TTL passes: no size
+            // bound is given to moka, so it never evicts a live one; the
+            // bound is ours (`live`), checked before each insert.
+            spent: moka::sync::Cache::builder()
+                .expire_after(SpentTtl)
+                .eviction_listener(move |_, _, _| {
+                    counted.fetch_sub(1, Ordering::Relaxed);
+                })
+                .build_with_hasher(foldhash::fast::RandomState::default()),
+            live,
+            capacity,
             cache: moka::sync::Cache::builder()
                 .max_capacity(capacity)
                 // LRU rather than TinyLFU: a fresh challenge must always be
@@ -236,10 +301,16 @@ impl MokaChallengeStore {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Spent sealed challenges still recorded.
+    pub fn spent_len(&self) -> u64 {
+        self.spent.run_pending_tasks();
+        self.live.load(Ordering::Relaxed)
+    }
 }
 
 impl ChallengeStore for MokaChallengeStore {
-    fn issue(&self, challenge: &[u8], context: ChallengeContext) {
+    fn issue(&self, challenge: &[u8], context: ChallengeContext) -> Result<(), StoreError> {
         let pending = Pending {
             route: self.names.get(&context.route),
             rp_id: self.names.get(&context.rp_id),
@@ -249,10 +320,12 @@ impl ChallengeStore for MokaChallengeStore {
             ttl: context.ttl,
         };
         self.cache.insert(sha256(challenge), pending);
+        Ok(())
     }
 
-    fn take(&self, challenge: &[u8]) -> Option<ChallengeContext> {
-        self.cache
+    fn take(&self, challenge: &[u8]) -> Result<Option<ChallengeContext>, StoreError> {
+        Ok(self
+            .cache
             .remove(&sha256(challenge))
             .map(|p| ChallengeContext {
                 route: p.route.as_ref().to_owned(),
@@ -261,7 +334,34 @@ impl ChallengeStore for MokaChallengeStore {
                 user_handle: p.user_handle.map(Vec::from),
                 issued_at: p.issued_at,
                 ttl: p.ttl,
-            })
+            }))
+    }
+
+    fn spend(&self, challenge: &[u8], ttl: Duration) -> Result<bool, StoreError> {
+        let key = sha256(challenge);
+        if self.spent.contains_key(&key) {
+            return Ok(false);
+        }
+        // Reserve a place first, so concurrent spends cannot overshoot.
+        if self.live.fetch_add(1, Ordering::Relaxed) >= self.capacity {
+            self.live.fetch_sub(1, Ordering::Relaxed);
+            // Expired entries may not have been reclaimed yet.
+            self.spent.run_pending_tasks();
+            if self.live.fetch_add(1, Ordering::Relaxed) >= self.capacity {
+                self.live.fetch_sub(1, Ordering::Relaxed);
+                return Err(StoreError::Full {
+                    capacity: self.capacity,
+                });
+            }
+        }
+        // `or_insert_with` runs one initializer per key at a time: exactly
+        // one of concurrent callers gets a fresh entry.
+        let entry = self.spent.entry(key).or_insert_with(|| ttl);
+        if !entry.is_fresh() {
+            // Another call recorded it first.
+            self.live.fetch_sub(1, Ordering::Relaxed);
+        }
+        Ok(entry.is_fresh())
     }
 }
 
@@ -293,34 +393,36 @@ mod tests {
             NOW,
             Duration::from_secs(1),
         );
-        store.issue(b"abc", ctx("alice"));
-        store.issue(b"abcd", bare.clone());
+        store.issue(b"abc", ctx("alice")).unwrap();
+        store.issue(b"abcd", bare.clone()).unwrap();
         let long = vec![7u8; 4096];
-        store.issue(&long, ctx("bob"));
-        assert_eq!(store.take(b"abcd"), Some(bare));
-        assert_eq!(store.take(b"abc"), Some(ctx("alice")));
-        assert_eq!(store.take(&long), Some(ctx("bob")));
-        assert_eq!(store.take(b"ab"), None);
+        store.issue(&long, ctx("bob")).unwrap();
+        assert_eq!(store.take(b"abcd").unwrap(), Some(bare));
+        assert_eq!(store.take(b"abc").unwrap(), Some(ctx("alice")));
+        assert_eq!(store.take(&long).unwrap(), Some(ctx("bob")));
+        assert_eq!(store.take(b"ab").unwrap(), None);
         // Names are shared: the same route from many entries is one string.
         for i in 0..300 {
-            store.issue(format!("c{i}").as_bytes(), ctx("carol"));
+            store
+                .issue(format!("c{i}").as_bytes(), ctx("carol"))
+                .unwrap();
         }
         assert_eq!(store.names.0.read().map(|n| n.len()).unwrap_or(0), 4);
-        assert_eq!(store.take(b"c299"), Some(ctx("carol")));
+        assert_eq!(store.take(b"c299").unwrap(), Some(ctx("carol")));
     }
 
     #[test]
     fn single_use_pass_or_fail() {
         let store = MokaChallengeStore::new(100);
-        store.issue(b"c1", ctx("alice"));
-        let got = store.take(b"c1").unwrap();
+        store.issue(b"c1", ctx("alice")).unwrap();
+        let got = store.take(b"c1").unwrap().unwrap();
         // A failed check still consumed it.
         assert_eq!(
             got.check("webauthn.result", Some("mallory"), NOW),
             Err(ChallengeError::OtherUser)
         );
-        assert!(store.take(b"c1").is_none());
-        assert!(store.take(b"never issued").is_none());
+        assert!(store.take(b"c1").unwrap().is_none());
+        assert!(store.take(b"never issued").unwrap().is_none());
     }
 
     #[test]
@@ -351,10 +453,10 @@ mod tests {
         let store = MokaChallengeStore::new(10_000);
         for round in 0..200u32 {
             let key = round.to_be_bytes();
-            store.issue(&key, ctx("alice"));
+            store.issue(&key, ctx("alice")).unwrap();
             let winners: usize = std::thread::scope(|s| {
                 let handles: Vec<_> = (0..8)
-                    .map(|_| s.spawn(|| store.take(&key).is_some()))
+                    .map(|_| s.spawn(|| store.take(&key).unwrap().is_some()))
                     .collect();
                 handles
                     .into_iter()
@@ -369,10 +471,69 @@ mod tests {
     fn capacity_is_bounded_and_new_challenges_are_admitted() {
         let store = MokaChallengeStore::new(1_000);
         for i in 0..10_000u32 {
-            store.issue(&i.to_be_bytes(), ctx("alice"));
+            store.issue(&i.to_be_bytes(), ctx("alice")).unwrap();
         }
         assert!(store.len() <= 1_000, "{} entries", store.len());
         // The newest challenge is still there: LRU admits every insert.
-        assert!(store.take(&9_999u32.to_be_bytes()).is_some());
+        assert!(store.take(&9_999u32.to_be_bytes()).unwrap().is_some());
+    }
+
+    #[test]
+    fn spent_entries_are_single_use_and_bounded_never_evicted() {
+        let store = MokaChallengeStore::new(100);
+        let ttl = Duration::from_secs(300);
+        assert_eq!(store.spend(b"s1", ttl), Ok(true));
+        assert_eq!(store.spend(b"s1", ttl), Ok(false));
+        for i in 1..100u32 {
+            assert_eq!(store.spend(&i.to_be_bytes(), ttl), Ok(true), "{i}");
+        }
+        assert_eq!(store.spent_len(), 100);
+        // Full of live entries: the next spend is refused, and the first
+        // one is still recorded (not evicted to make room).
+        assert_eq!(
+            store.spend(b"one more", ttl),
+            Err(StoreError::Full { capacity: 100 })
+        );
+        assert_eq!(store.spend(b"s1", ttl), Ok(false));
+        assert_eq!(store.spent_len(), 100);
+    }
+
+    #[test]
+    fn spent_entries_leave_after_their_ttl_and_make_room() {
+        let store = MokaChallengeStore::new(2);
+        assert_eq!(store.spend(b"a", Duration::from_millis(1)), Ok(true));
+        assert_eq!(store.spend(b"b", Duration::from_millis(1)), Ok(true));
+        // Moka reclaims expired entries on its own clock (a timer wheel of
+        // about a second): wait for it, bounded; no duration is asserted.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let spent = loop {
+            match store.spend(b"c", Duration::from_secs(60)) {
+                Err(StoreError::Full { .. }) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                other => break other,
+            }
+        };
+        assert_eq!(spent, Ok(true));
+        assert!(store.spent_len() <= 2);
+    }
+
+    #[test]
+    fn concurrent_spends_succeed_at_most_once() {
+        let store = MokaChallengeStore::new(10_000);
+        for round in 0..200u32 {
+            let key = round.to_be_bytes();
+            let winners: usize = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| s.spawn(|| store.spend(&key, Duration::from_secs(60)) == Ok(true)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| usize::from(h.join().unwrap()))
+                    .sum()
+            });
+            assert_eq!(winners, 1, "round {round}");
+        }
+        assert_eq!(store.spent_len(), 200);
     }
 }

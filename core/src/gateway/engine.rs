@@ -14,16 +14,17 @@ use super::headers::{content_length, header_key, spoofed};
 use super::reply::Reply;
 use super::route::{PathTemplate, RequestPath};
 use super::routes::{self, Route};
+use super::seal::{SEAL_RANDOM_LEN, SealError, SealKeys, SealedUser};
 use super::source::Env;
 use super::token::{CredentialClaims, TokenSigner, jwks_json};
 use crate::b64;
-use crate::crypto::hmac_sha256;
 use crate::trust::TrustAnchors;
-use crate::uaf::{RegistrationPolicy, ServerDataKey};
+use crate::uaf::RegistrationPolicy;
 use crate::webauthn::{Policy, RelyingParty, UserVerification};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use super::dialect::MIN_UPSTREAM_CHALLENGE_LEN;
 
@@ -34,9 +35,13 @@ pub struct GatewayKeys {
     pub signer: TokenSigner,
     /// Retired public keys (JWKs) still served in the JWKS.
     pub retired: Vec<Value>,
-    /// 32 or more secret bytes: derive stable WebAuthn user handles and
-    /// key the UAF serverData MAC.
+    /// 32 or more secret bytes: seal the challenges the gateway issues and
+    /// derive stable WebAuthn user handles. Every instance that takes a
+    /// registration must hold the secret that sealed its challenge.
     pub secret: Vec<u8>,
+    /// Earlier secrets: challenges they sealed still open (rotation); new
+    /// ones are sealed with `secret` only.
+    pub previous_secrets: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for GatewayKeys {
@@ -56,6 +61,7 @@ struct Inner {
     routes: Vec<Arc<Route>>,
     signer: TokenSigner,
     verifier: Verifier,
+    seals: SealKeys,
     store: Arc<dyn ChallengeStore>,
 }
 
@@ -99,6 +105,12 @@ impl Gateway {
         if keys.secret.len() < 32 {
             return Err(ConfigError::new("secret", "needs at least 32 bytes"));
         }
+        if let Some(i) = keys.previous_secrets.iter().position(|p| p.len() < 32) {
+            return Err(ConfigError::new(
+                format!("previous_secrets[{i}]"),
+                "needs at least 32 bytes",
+            ));
+        }
         let verifier = verifier(&config, anchors, &keys.secret)?;
         let routes = routes::build(&config)?;
         let jwks = jwks_json(&keys.signer, &keys.retired)
@@ -113,6 +125,7 @@ impl Gateway {
                 routes,
                 signer: keys.signer,
                 verifier,
+                seals: SealKeys::new(&keys.secret, &keys.previous_secrets),
                 store,
                 config,
             }),
@@ -164,6 +177,7 @@ impl Gateway {
                 status: StatusCode::OK,
                 body: self.inner.jwks.clone(),
                 refusal: None,
+                headers: Vec::new(),
             });
         }
         for route in &self.inner.routes {
@@ -262,23 +276,54 @@ impl Gateway {
             .username
             .as_deref()
             .ok_or_else(|| RequestError::Missing("username".to_owned()))?;
-        let (random, _) = env.random.split_at(32);
-        let v = &self.inner.verifier;
-        let issued = route
+        // The result request names the user in its path: the seal need
+        // only bind its hash; otherwise it carries the name for the header.
+        let user = if route.result.1.has_param("username") {
+            SealedUser::Hash(username)
+        } else {
+            SealedUser::Name(username)
+        };
+        let mut random = [0u8; SEAL_RANDOM_LEN];
+        for (r, e) in random.iter_mut().zip(env.random) {
+            *r = e;
+        }
+        let sealed = self
+            .inner
+            .seals
+            .seal(&route.name, &user, env.now.plus(route.ttl), &random)
+            .map_err(RequestError::SealedUsername)?;
+        let answer = route
             .rules
-            .issue(&req, username, random, env.now.plus(route.ttl), v)?;
-        self.inner.store.issue(
-            &issued.key,
-            ChallengeContext::new(
-                &route.name,
-                &v.rp.rp_id,
-                Some(username),
-                issued.user_handle.as_deref(),
-                env.now,
-                route.ttl,
-            ),
-        );
-        Ok(BodyAction::Respond(Reply::ok(&issued.answer)))
+            .issue(&req, username, &sealed, &self.inner.verifier)?;
+        Ok(BodyAction::Respond(Reply::ok(&answer)))
+    }
+
+    /// Opens the seal of a gateway-issued challenge and spends it: the user
+    /// it was issued for, and their user handle.
+    fn open_sealed(
+        &self,
+        route: &Route,
+        intercept: &Intercept,
+        claimed: &[u8],
+        env: &Env,
+    ) -> Result<(Option<String>, Option<Vec<u8>>), GatewayError> {
+        let sealed = route.rules.sealed(claimed).ok_or(SealError::Truncated)?;
+        let authentic = self.inner.seals.authenticate(&sealed)?;
+        // Spent as soon as it is known to be ours, pass or fail, and kept
+        // until it expires (when the seal refuses it anyway).
+        let left = authentic.expiry.as_secs().saturating_sub(env.now.as_secs());
+        if let Ok(left) = u64::try_from(left) {
+            let ttl = Duration::from_secs(left.saturating_add(1));
+            if !self.inner.store.spend(&sealed, ttl)? {
+                return Err(ChallengeError::Spent.into());
+            }
+        }
+        let opened = authentic.check(&route.name, intercept.username.as_deref(), env.now)?;
+        let username = opened.username.or_else(|| intercept.username.clone());
+        let handle = username
+            .as_deref()
+            .and_then(|u| route.rules.user_handle(&self.inner.verifier, u));
+        Ok((username, handle))
     }
 
     fn result(
@@ -289,19 +334,26 @@ impl Gateway {
     ) -> Result<BodyAction, GatewayError> {
         let route = &intercept.route;
         let registration = route.rules.parse(body)?;
-        // Take the challenge before verifying: it is spent whether the
-        // registration passes or not, and only one of two concurrent
-        // submissions can get it.
-        let context = self
-            .inner
-            .store
-            .take(registration.challenge())
-            .ok_or(ChallengeError::Unknown)?;
-        context.check(&route.name, intercept.username.as_deref(), env.now)?;
+        // The challenge is spent before verifying: whether the registration
+        // passes or not, and only one of two concurrent submissions can
+        // spend it.
+        let (username, user_handle) = match route.source {
+            ChallengeSource::Gateway => {
+                self.open_sealed(route, intercept, registration.challenge(), env)?
+            }
+            ChallengeSource::Upstream => {
+                let context = self
+                    .inner
+                    .store
+                    .take(registration.challenge())?
+                    .ok_or(ChallengeError::Unknown)?;
+                context.check(&route.name, intercept.username.as_deref(), env.now)?;
+                (context.username, context.user_handle)
+            }
+        };
         let credentials = registration.verify(&Check {
             verifier: &self.inner.verifier,
             now: env.now,
-            username: context.username.as_deref(),
             gateway_issued: route.source == ChallengeSource::Gateway,
         })?;
         let (_, jti) = env.random.split_at(32);
@@ -318,8 +370,8 @@ impl Gateway {
                 .map_or_else(String::new, |c| c.protocol.clone()),
             dialect: route.dialect.as_str().to_owned(),
             route: route.name.clone(),
-            username: context.username.clone(),
-            user_handle: context.user_handle.as_deref().map(b64::encode),
+            username,
+            user_handle: user_handle.as_deref().map(b64::encode),
             credentials,
         };
         let token = self
@@ -374,18 +426,20 @@ impl Gateway {
         username: Option<&str>,
         answer: AppAnswer<'_>,
         env: &Env,
-    ) -> Result<(), UpstreamError> {
+    ) -> Result<(), GatewayError> {
         let body = match answer {
             AppAnswer::Body(body) => body,
             AppAnswer::TooLarge => {
                 return Err(UpstreamError::TooLarge {
                     limit: self.inner.config.response_limit,
-                });
+                }
+                .into());
             }
             AppAnswer::Unreadable => {
                 return Err(UpstreamError::Unreachable(
                     "the app's answer could not be read".to_owned(),
-                ));
+                )
+                .into());
             }
         };
         let answer: Value = serde_json::from_slice(body).map_err(|_| UpstreamError::NotJson)?;
@@ -408,7 +462,7 @@ impl Gateway {
                 env.now,
                 route.ttl,
             ),
-        );
+        )?;
         Ok(())
     }
 }
@@ -446,8 +500,6 @@ fn verifier(
     let mut rp = RelyingParty::new(config.rp.id.clone(), String::new());
     rp.origins.clone_from(&config.rp.origins);
     rp.top_origins.clone_from(&config.rp.top_origins);
-    let server_data_key = ServerDataKey::new(&hmac_sha256(secret, b"uaf server data"))
-        .map_err(|e| ConfigError::new("secret", e.to_string()))?;
     Ok(Verifier {
         rp_name: config
             .rp
@@ -471,7 +523,6 @@ fn verifier(
             RegistrationPolicy::aaids(&config.uaf.aaids)
         },
         uaf_require_trusted: config.uaf.require_trusted,
-        server_data_key,
         user_handle_key: secret.to_vec(),
     })
 }

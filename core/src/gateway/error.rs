@@ -8,7 +8,8 @@
 //!
 //! [`Refusal`]: super::Refusal
 
-use super::challenge::ChallengeError;
+use super::challenge::{ChallengeError, StoreError};
+use super::seal::{SealError, UsernameTooLong};
 use super::source::SourceError;
 use super::token::TokenError;
 use crate::error::ErrorClass;
@@ -45,6 +46,13 @@ pub enum GatewayError {
     /// accept here and now.
     #[error("{0}")]
     Challenge(ChallengeError),
+    /// A gateway-issued challenge whose seal does not open here, now, for
+    /// this route and user.
+    #[error("{0}")]
+    Seal(SealError),
+    /// The challenge store cannot answer: nothing is accepted unrecorded.
+    #[error("{0}")]
+    Store(StoreError),
     /// The request is not shaped as the dialect defines it.
     #[error("{0}")]
     Request(RequestError),
@@ -95,9 +103,12 @@ impl GatewayError {
             Self::Uaf(e) => Some(e.class()),
             Self::KeyCredential { error, .. } => Some(error.class()),
             Self::Challenge(e) => Some(e.class()),
+            Self::Seal(e) => Some(e.class()),
             Self::Request(e) => Some(e.class()),
             Self::Internal(_) => Some(ErrorClass::Internal),
-            Self::TooLarge { .. } | Self::Method { .. } | Self::Upstream(_) => None,
+            Self::TooLarge { .. } | Self::Method { .. } | Self::Upstream(_) | Self::Store(_) => {
+                None
+            }
         }
     }
 }
@@ -111,6 +122,18 @@ impl From<RequestError> for GatewayError {
 impl From<ChallengeError> for GatewayError {
     fn from(e: ChallengeError) -> Self {
         Self::Challenge(e)
+    }
+}
+
+impl From<SealError> for GatewayError {
+    fn from(e: SealError) -> Self {
+        Self::Seal(e)
+    }
+}
+
+impl From<StoreError> for GatewayError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
     }
 }
 
@@ -198,6 +221,9 @@ pub enum RequestError {
     /// The username is unusable.
     #[error("username must be 1 to 256 bytes, not blank, without control characters")]
     Username,
+    /// The username is longer than a gateway-issued challenge carries.
+    #[error("{0}")]
+    SealedUsername(UsernameTooLong),
     /// The path and the body name different users.
     #[error("the username in the path and in the body differ")]
     UsernameMismatch,

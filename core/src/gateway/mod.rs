@@ -29,7 +29,7 @@
 //! let rp = RpConfig { id: "example.com".into(), name: None,
 //!     origins: vec!["https://example.com".into()], top_origins: vec![] };
 //! let config = GatewayConfig::new(rp, vec![RouteConfig::new("passkeys", Dialect::Webauthn)]);
-//! let keys = GatewayKeys { signer: TokenSigner::from_pkcs8_der(&der)?, retired: vec![], secret: vec![7; 32] };
+//! let keys = GatewayKeys { signer: TokenSigner::from_pkcs8_der(&der)?, retired: vec![], secret: vec![7; 32], previous_secrets: vec![] };
 //! let gateway = Gateway::new(config, keys, TrustAnchors::new(), Arc::new(MokaChallengeStore::new(10_000)))?;
 //!
 //! // Everything but the registration endpoints passes through.
@@ -64,6 +64,7 @@ mod headers;
 pub mod reply;
 pub mod route;
 mod routes;
+pub mod seal;
 pub mod source;
 pub mod token;
 
@@ -71,14 +72,17 @@ pub use action::{
     AfterResponse, AppAnswer, BodyAction, Endpoint, Failure, Forward, Intercept, RequestAction,
     ResponseAction,
 };
-pub use challenge::{ChallengeContext, ChallengeError, ChallengeStore, MokaChallengeStore};
+pub use challenge::{
+    ChallengeContext, ChallengeError, ChallengeStore, MokaChallengeStore, StoreError,
+};
 pub use config::{
     ChallengeSource, ConfigError, Dialect, EndpointConfig, GatewayConfig, RouteConfig, RpConfig,
     UafConfig, WebauthnConfig,
 };
 pub use engine::{Gateway, GatewayKeys, MIN_UPSTREAM_CHALLENGE_LEN};
 pub use error::{CredentialRole, GatewayError, InternalError, RequestError, UpstreamError};
-pub use reply::{Refusal, Reply};
+pub use reply::{RETRY_AFTER_SECS, Refusal, Reply};
+pub use seal::{MAX_SEALED_USERNAME, SealError, UsernameTooLong};
 pub use source::{Env, ManualSource, Source, SourceError, SystemSource};
 pub use token::{
     CredentialClaim, CredentialClaims, FlagsClaim, TokenError, TokenSigner, jwks_json, verify_token,

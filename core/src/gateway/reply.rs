@@ -8,6 +8,9 @@ use crate::error::ErrorClass;
 use http::StatusCode;
 use serde_json::Value;
 
+/// What a 503 tells the client to wait, in seconds.
+pub const RETRY_AFTER_SECS: u64 = 1;
+
 /// A refused request: the typed error, and the one mapping from it to an
 /// HTTP status and a short reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +42,7 @@ impl Refusal {
             GatewayError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::Method { .. } => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            GatewayError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             e => match e.class() {
                 Some(ErrorClass::Malformed | ErrorClass::Signature) => StatusCode::BAD_REQUEST,
                 Some(ErrorClass::Untrusted | ErrorClass::Policy | ErrorClass::Replay) => {
@@ -56,6 +60,7 @@ impl Refusal {
             GatewayError::TooLarge { .. } => "too_large",
             GatewayError::Method { .. } => "method",
             GatewayError::Upstream(_) => "bad_upstream",
+            GatewayError::Store(_) => "unavailable",
             e => e.class().map_or("internal", ErrorClass::as_str),
         }
     }
@@ -76,6 +81,9 @@ pub struct Reply {
     pub body: Vec<u8>,
     /// Set when the answer is a refusal.
     pub refusal: Option<Refusal>,
+    /// Headers the answer carries besides its framing (`Retry-After` on a
+    /// 503).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Reply {
@@ -85,6 +93,7 @@ impl Reply {
             status: StatusCode::OK,
             body: body.to_string().into_bytes(),
             refusal: None,
+            headers: Vec::new(),
         }
     }
 
@@ -93,10 +102,17 @@ impl Reply {
         let refusal = Refusal::new(error);
         let status = refusal.status();
         let body = rules(dialect).error_body(status, refusal.reason(), &refusal.message());
+        // The store may be back in a moment: say when to try again.
+        let headers = if status == StatusCode::SERVICE_UNAVAILABLE {
+            vec![("retry-after", RETRY_AFTER_SECS.to_string())]
+        } else {
+            Vec::new()
+        };
         Self {
             status,
             body: body.to_string().into_bytes(),
             refusal: Some(refusal),
+            headers,
         }
     }
 

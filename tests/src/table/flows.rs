@@ -84,8 +84,9 @@ pub(super) fn flows() -> Vec<Scenario> {
                         .is_some_and(|p| p.iter().any(|p| p["alg"] == -7)),
                     || format!("ES256 offered: {o}"),
                 )?;
-                ensure(d.answer.challenge().len() == 32, || {
-                    "a 32-byte challenge".into()
+                // A seal carrying the username: 51 bytes and the name.
+                ensure(d.answer.challenge().len() == 51 + user.len(), || {
+                    "a sealed challenge".into()
                 })
             })
         };
@@ -165,7 +166,7 @@ pub(super) fn flows() -> Vec<Scenario> {
             actions: vec![
                 send(opts),
                 send(register),
-                send(again("replay", 1).refused(403, shape, "unknown")),
+                send(again("replay", 1).refused(403, shape, "used")),
             ],
         });
     }
@@ -203,7 +204,7 @@ pub(super) fn flows() -> Vec<Scenario> {
                     ], || format!("credentials {roles:?}"))
                 }),
             ),
-            send(again("replay", 1).refused(403, Shape::Dfns, "unknown")),
+            send(again("replay", 1).refused(403, Shape::Dfns, "used")),
         ],
     });
     let key = Arc::new(KeyClient::new(alg::ES256, 24));
@@ -222,7 +223,7 @@ pub(super) fn flows() -> Vec<Scenario> {
                     ensure(c.protocol == "key" && c.username.as_deref() == Some("pat"), || format!("{c:?}"))
                 }),
             ),
-            send(again("replay", 1).refused(403, Shape::Dfns, "unknown")),
+            send(again("replay", 1).refused(403, Shape::Dfns, "used")),
         ],
     });
 
@@ -277,7 +278,7 @@ pub(super) fn flows() -> Vec<Scenario> {
                         )
                     }),
             ),
-            send(again("replay", 1).refused(403, Shape::Uaf, "unknown")),
+            send(again("replay", 1).refused(403, Shape::Uaf, "used")),
             send(Step::new("regRequest again", |_| {
                 Req::json("/regRequest/rita", &json!({}))
             })),
@@ -300,7 +301,7 @@ pub(super) fn flows() -> Vec<Scenario> {
                     let (challenge, _) = f.answer(5).uaf_request();
                     u3.register(&UafCeremony::new(APP_ID, &challenge, FACET, "forged"))
                 })
-                .refused(400, Shape::Uaf, "serverData"),
+                .refused(403, Shape::Uaf, "serverData"),
             ),
         ],
     });
@@ -370,7 +371,7 @@ pub(super) fn flows() -> Vec<Scenario> {
                     4,
                     "/app/uaf/regResponse",
                 )
-                .refused(403, Shape::Uaf, "route"),
+                .refused(403, Shape::Uaf, "unknown"),
             ),
         ],
     });

@@ -1,7 +1,7 @@
 //! Challenges used where they were not issued, too late, or twice.
 
 use super::{options, result, send, webauthn};
-use crate::config::{ORIGIN, TTL_SECS};
+use crate::config::{ORIGIN, RP_ID, TTL_SECS};
 use crate::scenario::{Action, App, Flow, Req, Scenario, Shape, Step, ensure};
 use fidogate_testkit::keys::alg;
 use fidogate_testkit::webauthn::Authenticator;
@@ -17,8 +17,52 @@ pub(super) fn challenge_misuse() -> Vec<Scenario> {
     let d = Arc::new(Authenticator::none(alg::ES256, 44));
     let e = Arc::new(Authenticator::none(alg::ES256, 45));
     let f = Arc::new(Authenticator::none(alg::ES256, 46));
+    let g = Arc::new(Authenticator::none(alg::ES256, 47));
+    let altered = |authn: &Arc<Authenticator>, change: fn(&mut Vec<u8>)| {
+        let authn = authn.clone();
+        move |fl: &Flow| {
+            let mut challenge = fl.answer(0).challenge();
+            change(&mut challenge);
+            Req::json(
+                "/attestation/result",
+                &authn.register(RP_ID, ORIGIN, &challenge),
+            )
+        }
+    };
     let handle = |i: usize| move |fl: &Flow| fl.answer(i).json()["user"]["id"].clone();
     vec![
+        Scenario {
+            name: "a sealed challenge altered or cut is refused, naming the check, and the real one still works",
+            app_down: false,
+            actions: vec![
+                send(options("options", "/attestation/options", "nora")),
+                send(
+                    Step::new("one byte of the seal flipped", altered(&g, |c| {
+                        if let Some(b) = c.get_mut(12) {
+                            *b ^= 1;
+                        }
+                    }))
+                    .refused(403, Shape::Webauthn, "does not verify"),
+                ),
+                send(
+                    Step::new("the seal cut short", altered(&g, |c| c.truncate(30)))
+                        .refused(403, Shape::Webauthn, "truncated"),
+                ),
+                send(
+                    Step::new("random bytes instead of a seal", altered(&g, |c| {
+                        *c = vec![0x5a; 32];
+                    }))
+                    .refused(403, Shape::Webauthn, "truncated"),
+                ),
+                send(
+                    result("the challenge as issued", "/attestation/result", webauthn(&g, 0, ORIGIN))
+                        .app(App::Gets {
+                            path: "/attestation/result",
+                            verified: true,
+                        }),
+                ),
+            ],
+        },
         Scenario {
             name: "user handles are stable per user and differ between users; challenges differ",
             app_down: false,
@@ -104,7 +148,7 @@ pub(super) fn challenge_misuse() -> Vec<Scenario> {
                         "/attestation/result",
                         webauthn(&b, 0, ORIGIN),
                     )
-                    .refused(403, Shape::Webauthn, "unknown"),
+                    .refused(403, Shape::Webauthn, "already used"),
                 ),
             ],
         },
@@ -157,7 +201,7 @@ pub(super) fn challenge_misuse() -> Vec<Scenario> {
                         "/attestation/result",
                         webauthn(&d, 0, ORIGIN),
                     )
-                    .refused(403, Shape::Webauthn, "unknown"),
+                    .refused(403, Shape::Webauthn, "already used"),
                 ),
             ],
         },

@@ -3,12 +3,11 @@
 //! challenge.
 
 use super::webauthn::{issue, verify as verify_webauthn};
-use super::{Check, Issued, OptionsRequest, Registration, Rules, Verifier};
+use super::{Check, OptionsRequest, Registration, Rules, Verifier};
 use crate::b64;
 use crate::gateway::error::{CredentialRole, GatewayError, RequestError};
 use crate::gateway::token::CredentialClaim;
 use crate::keycred::{KeyClientData, KeyCredentialError, verify_key_credential};
-use crate::time::UnixTime;
 use crate::webauthn::client_data::ClientData;
 use crate::webauthn::{RegistrationCredential, WebauthnError};
 use http::StatusCode;
@@ -33,12 +32,11 @@ impl Rules for Dfns {
         &self,
         req: &OptionsRequest,
         username: &str,
-        random: &[u8],
-        _expiry: UnixTime,
+        challenge: &[u8],
         verifier: &Verifier,
-    ) -> Result<Issued, GatewayError> {
-        let mut issued = issue(req, username, random, verifier)?;
-        if let Some(obj) = issued.answer.as_object_mut() {
+    ) -> Result<Value, GatewayError> {
+        let mut issued = issue(req, username, challenge, verifier)?;
+        if let Some(obj) = issued.as_object_mut() {
             obj.remove("status");
             obj.remove("errorMessage");
             obj.insert(

@@ -51,17 +51,28 @@ pub(in crate::gateway) trait Rules: Send + Sync {
     }
 
     /// The gateway's own answer to an options request for `username`,
-    /// with 32 fresh `random` bytes for the challenge; by default the
-    /// conformance API's creation options.
+    /// carrying the sealed `challenge`; by default the conformance API's
+    /// creation options.
     fn issue(
         &self,
         req: &OptionsRequest,
         username: &str,
-        random: &[u8],
-        _expiry: UnixTime,
+        challenge: &[u8],
         verifier: &Verifier,
-    ) -> Result<Issued, GatewayError> {
-        webauthn::issue(req, username, random, verifier)
+    ) -> Result<Value, GatewayError> {
+        webauthn::issue(req, username, challenge, verifier)
+    }
+
+    /// The sealed challenge a registration names, from the challenge as
+    /// it claims it (WebAuthn: the bytes themselves).
+    fn sealed<'a>(&self, claimed: &'a [u8]) -> Option<std::borrow::Cow<'a, [u8]>> {
+        Some(std::borrow::Cow::Borrowed(claimed))
+    }
+
+    /// The WebAuthn user handle issued to `username`, where the dialect
+    /// has one.
+    fn user_handle(&self, verifier: &Verifier, username: &str) -> Option<Vec<u8>> {
+        Some(verifier.user_handle(username))
     }
 
     /// Parses a registration body, without verifying anything; by default
@@ -105,17 +116,6 @@ fn challenge_text<'a>(answer: &'a Value, pointer: &str) -> Result<&'a str, Upstr
         })
 }
 
-/// What the gateway issued for an options request.
-#[derive(Debug)]
-pub(in crate::gateway) struct Issued {
-    /// The challenge as the store keys it.
-    pub key: Vec<u8>,
-    /// The WebAuthn user handle, when one was issued.
-    pub user_handle: Option<Vec<u8>>,
-    /// The answer.
-    pub answer: Value,
-}
-
 /// The challenge found in the app's own options answer.
 #[derive(Debug, PartialEq, Eq)]
 pub(in crate::gateway) enum AppChallenge {
@@ -139,8 +139,6 @@ pub(in crate::gateway) trait Registration: Send {
 pub(in crate::gateway) struct Check<'a> {
     pub verifier: &'a Verifier,
     pub now: UnixTime,
-    /// The user the challenge was issued for.
-    pub username: Option<&'a str>,
     /// Whether the gateway issued the challenge (and so the UAF serverData).
     pub gateway_issued: bool,
 }
@@ -223,7 +221,6 @@ pub(in crate::gateway) struct Verifier {
     pub uaf_trusted_facets: Vec<String>,
     pub uaf_policy: crate::uaf::RegistrationPolicy,
     pub uaf_require_trusted: bool,
-    pub server_data_key: crate::uaf::ServerDataKey,
     /// Keys the stable WebAuthn user handles.
     pub user_handle_key: Vec<u8>,
 }

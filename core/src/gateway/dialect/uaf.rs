@@ -1,17 +1,14 @@
 //! FIDO UAF `/regRequest` and `/regResponse` in the UAF server's
 //! `{"code":…,"message":…}` envelope.
 
-use super::{
-    AppChallenge, Check, Issued, OptionsRequest, Registration, Rules, Verifier, json_body,
-};
+use super::{AppChallenge, Check, OptionsRequest, Registration, Rules, Verifier, json_body};
 use super::{MIN_UPSTREAM_CHALLENGE_LEN, challenge_text};
 use crate::b64;
-use crate::gateway::error::{GatewayError, InternalError, UpstreamError};
+use crate::gateway::error::{GatewayError, UpstreamError};
 use crate::gateway::token::CredentialClaim;
-use crate::time::UnixTime;
 use crate::uaf::{
-    RegistrationRequest, ServerDataCheck, UafExpectations, challenge_from_random,
-    claimed_challenge, verify_registration_response,
+    RegistrationRequest, ServerDataCheck, UafExpectations, claimed_challenge,
+    verify_registration_response,
 };
 use http::StatusCode;
 use serde_json::{Value, json};
@@ -33,37 +30,35 @@ impl Rules for Uaf {
         "/message/0/challenge"
     }
 
-    /// The gateway's `/regRequest` answer, with MAC'd serverData.
+    /// The gateway's `/regRequest` answer: the sealed challenge, as
+    /// base64url, is both the challenge and the serverData.
     fn issue(
         &self,
         _req: &OptionsRequest,
         username: &str,
-        random: &[u8],
-        expiry: UnixTime,
+        challenge: &[u8],
         verifier: &Verifier,
-    ) -> Result<Issued, GatewayError> {
-        let challenge = challenge_from_random(random).map_err(|e| InternalError::Randomness {
-            need: e.need,
-            got: e.got,
-        })?;
-        let server_data = verifier
-            .server_data_key
-            .issue(&challenge, username, expiry)
-            .map_err(InternalError::ServerData)?;
-        let answer = RegistrationRequest {
+    ) -> Result<Value, GatewayError> {
+        let challenge = b64::encode(challenge);
+        Ok(RegistrationRequest {
             upv: (1, 0),
             app_id: verifier.uaf_app_id.clone(),
-            server_data,
-            challenge: challenge.clone(),
+            server_data: challenge.clone(),
+            challenge,
             username: username.to_owned(),
             policy: verifier.uaf_policy.clone(),
         }
-        .envelope();
-        Ok(Issued {
-            key: challenge.into_bytes(),
-            user_handle: None,
-            answer,
-        })
+        .envelope())
+    }
+
+    /// A UAF challenge is a string: the seal is its base64url.
+    fn sealed<'a>(&self, claimed: &'a [u8]) -> Option<std::borrow::Cow<'a, [u8]>> {
+        let text = std::str::from_utf8(claimed).ok()?;
+        b64::decode(text).ok().map(std::borrow::Cow::Owned)
+    }
+
+    fn user_handle(&self, _verifier: &Verifier, _username: &str) -> Option<Vec<u8>> {
+        None
     }
 
     fn parse(&self, body: &[u8]) -> Result<Box<dyn Registration>, GatewayError> {
@@ -119,11 +114,11 @@ impl Registration for UafRegistration {
             policy: v.uaf_policy.clone(),
             require_trusted: v.uaf_require_trusted,
         };
+        // Gateway-issued: one seal is both the challenge and the
+        // serverData, and the engine has opened it. App-issued: the app
+        // made the serverData and checks it.
         let server_data = if check.gateway_issued {
-            ServerDataCheck::Verify {
-                key: &v.server_data_key,
-                username: check.username,
-            }
+            ServerDataCheck::IsChallenge
         } else {
             ServerDataCheck::Skip
         };

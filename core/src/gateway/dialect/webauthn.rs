@@ -1,7 +1,7 @@
 //! The FIDO2 conformance server API (`webauthn`): the options the gateway
 //! issues, and the PublicKeyCredential a browser posts.
 
-use super::{Check, Issued, OptionsRequest, Registration, Rules, Verifier};
+use super::{Check, OptionsRequest, Registration, Rules, Verifier};
 use crate::b64;
 use crate::gateway::error::{GatewayError, RequestError};
 use crate::gateway::token::{CredentialClaim, FlagsClaim};
@@ -34,21 +34,21 @@ impl Rules for Webauthn {
     }
 }
 
-/// The gateway-issued options of both WebAuthn-based dialects.
+/// The gateway-issued options of the WebAuthn-based dialects.
 pub(in crate::gateway) fn issue(
     req: &OptionsRequest,
     username: &str,
-    random: &[u8],
+    challenge: &[u8],
     verifier: &Verifier,
-) -> Result<Issued, GatewayError> {
-    let challenge = b64::encode(random);
+) -> Result<Value, GatewayError> {
     let handle = verifier.user_handle(username);
-    let answer = options_answer(req, &challenge, &handle, username, verifier)?;
-    Ok(Issued {
-        key: random.to_vec(),
-        user_handle: Some(handle),
-        answer,
-    })
+    Ok(options_answer(
+        req,
+        &b64::encode(challenge),
+        &handle,
+        username,
+        verifier,
+    )?)
 }
 
 /// A posted PublicKeyCredential with the challenge its clientDataJSON
