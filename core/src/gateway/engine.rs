@@ -8,13 +8,13 @@ use super::action::{
 };
 use super::challenge::{ChallengeContext, ChallengeError, ChallengeStore};
 use super::config::{ChallengeSource, ConfigError, GatewayConfig};
-use super::dialect::{self, AppChallenge, Check, Verifier};
+use super::dialect::{self, AppChallenge, Check, Registration, Verifier};
 use super::error::{GatewayError, InternalError, RequestError, UpstreamError};
 use super::headers::{content_length, header_key, spoofed};
 use super::reply::Reply;
 use super::route::{PathTemplate, RequestPath};
 use super::routes::{self, Route};
-use super::seal::{SEAL_RANDOM_LEN, SealError, SealKeys, SealedUser};
+use super::seal::{SEAL_RANDOM_LEN, SealKeys, SealedUser};
 use super::source::Env;
 use super::token::{CredentialClaims, TokenSigner, jwks_json};
 use crate::b64;
@@ -304,10 +304,10 @@ impl Gateway {
         &self,
         route: &Route,
         intercept: &Intercept,
-        claimed: &[u8],
+        registration: &dyn Registration,
         env: &Env,
     ) -> Result<(Option<String>, Option<Vec<u8>>), GatewayError> {
-        let sealed = route.rules.sealed(claimed).ok_or(SealError::Truncated)?;
+        let sealed = registration.sealed()?;
         let authentic = self.inner.seals.authenticate(&sealed)?;
         // Spent as soon as it is known to be ours, pass or fail, and kept
         // until it expires (when the seal refuses it anyway).
@@ -339,7 +339,7 @@ impl Gateway {
         // spend it.
         let (username, user_handle) = match route.source {
             ChallengeSource::Gateway => {
-                self.open_sealed(route, intercept, registration.challenge(), env)?
+                self.open_sealed(route, intercept, registration.as_ref(), env)?
             }
             ChallengeSource::Upstream => {
                 let context = self
@@ -354,7 +354,6 @@ impl Gateway {
         let credentials = registration.verify(&Check {
             verifier: &self.inner.verifier,
             now: env.now,
-            gateway_issued: route.source == ChallengeSource::Gateway,
         })?;
         let (_, jti) = env.random.split_at(32);
         let now = env.now.as_secs();

@@ -17,7 +17,9 @@
 //!
 //! 51 bytes plus the username (1 to [`MAX_SEALED_USERNAME`] bytes), or 58
 //! bytes with its hash: 70 to 239 characters of base64url (a random-only
-//! challenge of 32 bytes is 43). The context is
+//! challenge of 32 bytes is 43). WebAuthn clients see it as the challenge
+//! (authenticators only sign its hash); UAF clients get it as the
+//! serverData, with its SHA-256 as the challenge. The context is
 //! authenticated, not hidden: it tells the client nothing it did not send
 //! (its own username, the route it called, a time), so an AEAD would add a
 //! nonce and cost without protecting anything.

@@ -38,9 +38,6 @@ pub struct UafExpectations {
 pub enum ServerDataCheck<'a> {
     /// The caller has checked it (or, offline, cannot).
     Skip,
-    /// It must be the challenge itself: the gateway issues a sealed
-    /// challenge as both, so one seal (checked by the caller) covers both.
-    IsChallenge,
     /// Verify its MAC and expiry, that it was issued for the expected
     /// challenge, and (when given) for this user.
     Verify {
@@ -176,11 +173,6 @@ fn verify_one(
     }
     // serverData: issued by this server, unexpired, for this challenge and user.
     let sd = string(header, "serverData")?;
-    if matches!(server_data, ServerDataCheck::IsChallenge)
-        && !constant_time_eq(sd.as_bytes(), expected.challenge.as_bytes())
-    {
-        return Err(ServerDataError::Challenge.into());
-    }
     if let ServerDataCheck::Verify { key, username } = server_data {
         let claims = key.verify(sd, time)?;
         if claims.challenge != expected.challenge {

@@ -301,7 +301,7 @@ pub(super) fn flows() -> Vec<Scenario> {
                     let (challenge, _) = f.answer(5).uaf_request();
                     u3.register(&UafCeremony::new(APP_ID, &challenge, FACET, "forged"))
                 })
-                .refused(403, Shape::Uaf, "serverData"),
+                .refused(403, Shape::Uaf, "not a sealed challenge"),
             ),
         ],
     });

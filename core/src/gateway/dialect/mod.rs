@@ -15,6 +15,7 @@ pub(super) mod webauthn;
 
 use super::config::Dialect;
 use super::error::{GatewayError, RequestError, UpstreamError};
+use super::seal::SealError;
 use super::token::CredentialClaim;
 use crate::time::UnixTime;
 use http::StatusCode;
@@ -61,12 +62,6 @@ pub(in crate::gateway) trait Rules: Send + Sync {
         verifier: &Verifier,
     ) -> Result<Value, GatewayError> {
         webauthn::issue(req, username, challenge, verifier)
-    }
-
-    /// The sealed challenge a registration names, from the challenge as
-    /// it claims it (WebAuthn: the bytes themselves).
-    fn sealed<'a>(&self, claimed: &'a [u8]) -> Option<std::borrow::Cow<'a, [u8]>> {
-        Some(std::borrow::Cow::Borrowed(claimed))
     }
 
     /// The WebAuthn user handle issued to `username`, where the dialect
@@ -130,6 +125,12 @@ pub(in crate::gateway) trait Registration: Send {
     /// The challenge, as the store keys it.
     fn challenge(&self) -> &[u8];
 
+    /// The seal of a gateway-issued challenge: by default the challenge
+    /// itself.
+    fn sealed(&self) -> Result<std::borrow::Cow<'_, [u8]>, SealError> {
+        Ok(std::borrow::Cow::Borrowed(self.challenge()))
+    }
+
     /// Verifies every credential and describes each for the header.
     fn verify(&self, check: &Check<'_>) -> Result<Vec<CredentialClaim>, GatewayError>;
 }
@@ -139,8 +140,6 @@ pub(in crate::gateway) trait Registration: Send {
 pub(in crate::gateway) struct Check<'a> {
     pub verifier: &'a Verifier,
     pub now: UnixTime,
-    /// Whether the gateway issued the challenge (and so the UAF serverData).
-    pub gateway_issued: bool,
 }
 
 /// The options request, as far as the gateway reads it.

@@ -4,7 +4,9 @@
 use super::{AppChallenge, Check, OptionsRequest, Registration, Rules, Verifier, json_body};
 use super::{MIN_UPSTREAM_CHALLENGE_LEN, challenge_text};
 use crate::b64;
+use crate::crypto::{constant_time_eq, sha256};
 use crate::gateway::error::{GatewayError, UpstreamError};
+use crate::gateway::seal::SealError;
 use crate::gateway::token::CredentialClaim;
 use crate::uaf::{
     RegistrationRequest, ServerDataCheck, UafExpectations, claimed_challenge,
@@ -12,6 +14,7 @@ use crate::uaf::{
 };
 use http::StatusCode;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 
 /// The UAF server's registration endpoints.
 #[derive(Debug)]
@@ -30,8 +33,9 @@ impl Rules for Uaf {
         "/message/0/challenge"
     }
 
-    /// The gateway's `/regRequest` answer: the sealed challenge, as
-    /// base64url, is both the challenge and the serverData.
+    /// The gateway's `/regRequest` answer: the seal travels as the
+    /// serverData (UAF allows 1536 characters), and the challenge is its
+    /// SHA-256 (43 characters, as a UAF ServerChallenge must be short).
     fn issue(
         &self,
         _req: &OptionsRequest,
@@ -39,22 +43,15 @@ impl Rules for Uaf {
         challenge: &[u8],
         verifier: &Verifier,
     ) -> Result<Value, GatewayError> {
-        let challenge = b64::encode(challenge);
         Ok(RegistrationRequest {
             upv: (1, 0),
             app_id: verifier.uaf_app_id.clone(),
-            server_data: challenge.clone(),
-            challenge,
+            server_data: b64::encode(challenge),
+            challenge: b64::encode(&sha256(challenge)),
             username: username.to_owned(),
             policy: verifier.uaf_policy.clone(),
         }
         .envelope())
-    }
-
-    /// A UAF challenge is a string: the seal is its base64url.
-    fn sealed<'a>(&self, claimed: &'a [u8]) -> Option<std::borrow::Cow<'a, [u8]>> {
-        let text = std::str::from_utf8(claimed).ok()?;
-        b64::decode(text).ok().map(std::borrow::Cow::Owned)
     }
 
     fn user_handle(&self, _verifier: &Verifier, _username: &str) -> Option<Vec<u8>> {
@@ -105,6 +102,30 @@ impl Registration for UafRegistration {
         self.challenge.as_bytes()
     }
 
+    /// The seal is the serverData, the same in every entry, and the
+    /// challenge must be its SHA-256.
+    fn sealed(&self) -> Result<Cow<'_, [u8]>, SealError> {
+        let mut found: Option<&str> = None;
+        for entry in self.body.as_array().into_iter().flatten() {
+            let sd = entry
+                .pointer("/header/serverData")
+                .and_then(Value::as_str)
+                .ok_or(SealError::Truncated)?;
+            if found.is_some_and(|f| f != sd) {
+                return Err(SealError::Forged);
+            }
+            found = Some(sd);
+        }
+        let seal = found
+            .and_then(|sd| b64::decode(sd).ok())
+            .ok_or(SealError::Truncated)?;
+        let bound = b64::encode(&sha256(&seal));
+        if !constant_time_eq(bound.as_bytes(), self.challenge.as_bytes()) {
+            return Err(SealError::Forged);
+        }
+        Ok(Cow::Owned(seal))
+    }
+
     fn verify(&self, check: &Check<'_>) -> Result<Vec<CredentialClaim>, GatewayError> {
         let v = check.verifier;
         let expected = UafExpectations {
@@ -114,14 +135,10 @@ impl Registration for UafRegistration {
             policy: v.uaf_policy.clone(),
             require_trusted: v.uaf_require_trusted,
         };
-        // Gateway-issued: one seal is both the challenge and the
-        // serverData, and the engine has opened it. App-issued: the app
-        // made the serverData and checks it.
-        let server_data = if check.gateway_issued {
-            ServerDataCheck::IsChallenge
-        } else {
-            ServerDataCheck::Skip
-        };
+        // Gateway-issued: the serverData is the seal, which the engine has
+        // opened and bound to the challenge. App-issued: the app made the
+        // serverData and checks it.
+        let server_data = ServerDataCheck::Skip;
         let registrations = verify_registration_response(
             &self.body,
             &expected,
