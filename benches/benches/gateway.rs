@@ -27,11 +27,12 @@ use criterion::{BatchSize, Criterion, black_box, criterion_group, criterion_main
 use fidogate_core::UnixTime;
 use fidogate_core::crypto;
 use fidogate_core::gateway::{
-    BodyAction, ChallengeContext, ChallengeStore, Dialect, Env, Gateway, GatewayConfig,
-    GatewayKeys, Intercept, MokaChallengeStore, RequestAction, RouteConfig, RpConfig, TokenSigner,
+    BodyAction, ChallengeContext, Dialect, Env, Gateway, GatewayConfig, GatewayKeys, Intercept,
+    MokaChallengeStore, RequestAction, RouteConfig, RpConfig, TokenSigner,
 };
 use fidogate_core::trust::{TrustAnchor, TrustAnchors};
 use fidogate_core::webauthn::{Policy, RegistrationCredential, RelyingParty, verify_registration};
+use fidogate_testkit::Ready;
 use fidogate_testkit::keys::{SigningKey, alg};
 use fidogate_testkit::webauthn::{Authenticator, attestation_root};
 use http::{HeaderMap, Method};
@@ -102,7 +103,10 @@ fn issue_and_register(
     authn: &Authenticator,
     counter: &Cell<u64>,
 ) -> (Vec<u8>, Vec<u8>) {
-    let answer = respond_json(g.on_body(&intercept(g, OPTIONS), OPTIONS_BODY, &env(counter)));
+    let answer = respond_json(
+        g.on_body(&intercept(g, OPTIONS), OPTIONS_BODY, &env(counter))
+            .ready(),
+    );
     let challenge = fidogate_core::b64::decode(answer["challenge"].as_str().unwrap()).unwrap();
     let body = authn.register(RP, ORIGIN, &challenge).to_string();
     (challenge, body.into_bytes())
@@ -141,7 +145,10 @@ fn bench(c: &mut Criterion) {
         // The engine must forward it with the header, or the figure would
         // be a refusal's.
         assert!(
-            forwarded(&g.on_body(&intercept(&g, RESULT), &body, &env(&counter))),
+            forwarded(
+                &g.on_body(&intercept(&g, RESULT), &body, &env(&counter))
+                    .ready()
+            ),
             "{kind}: the engine does not forward the registration"
         );
         group.bench_function(format!("{kind}/verify-alone"), |b| {
@@ -150,7 +157,7 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("{kind}/options"), |b| {
             b.iter(|| {
                 let ix = intercept(&g, OPTIONS);
-                black_box(g.on_body(&ix, OPTIONS_BODY, &env(&counter)))
+                black_box(g.on_body(&ix, OPTIONS_BODY, &env(&counter)).ready())
             })
         });
         group.bench_function(format!("{kind}/result"), |b| {
@@ -158,7 +165,7 @@ fn bench(c: &mut Criterion) {
                 || issue_and_register(&g, authn, &counter).1,
                 |body| {
                     let ix = intercept(&g, RESULT);
-                    let action = g.on_body(&ix, &body, &env(&counter));
+                    let action = g.on_body(&ix, &body, &env(&counter)).ready();
                     assert!(forwarded(&action));
                     action
                 },
@@ -225,15 +232,15 @@ fn bench(c: &mut Criterion) {
     for i in 0u64..100_000 {
         let mut key = [0u8; 32];
         key[..8].copy_from_slice(&i.to_le_bytes());
-        store.issue(&key, context("bob")).unwrap();
+        store.issue_now(&key, context("bob")).unwrap();
     }
     group.bench_function("challenge-issue-take", |b| {
         b.iter(|| {
             let mut key = [0xffu8; 32];
             key[..8].copy_from_slice(&counter.get().to_le_bytes());
             counter.set(counter.get() + 1);
-            store.issue(&key, context("alice")).unwrap();
-            black_box(store.take(&key).unwrap().is_some())
+            store.issue_now(&key, context("alice")).unwrap();
+            black_box(store.take_now(&key).unwrap().is_some())
         })
     });
     group.finish();

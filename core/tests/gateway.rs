@@ -13,6 +13,7 @@ use fidogate_core::UnixTime;
 use fidogate_core::b64;
 use fidogate_core::gateway::*;
 use fidogate_core::trust::TrustAnchors;
+use fidogate_testkit::Ready;
 use fidogate_testkit::keys::{SigningKey, alg};
 use fidogate_testkit::webauthn::Authenticator;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -167,11 +168,10 @@ fn expiry_is_judged_at_its_boundary_with_the_callers_clock() {
     let g = gateway();
     for (late, ok) in [(300, true), (301, false)] {
         let ix = intercept(&g, "/attestation/options");
-        let o = json_of(&respond(g.on_body(
-            &ix,
-            br#"{"username":"a"}"#,
-            &env(T0, late as u8),
-        )));
+        let o = json_of(&respond(
+            g.on_body(&ix, br#"{"username":"a"}"#, &env(T0, late as u8))
+                .ready(),
+        ));
         let challenge = b64::decode(o["challenge"].as_str().unwrap()).unwrap();
         assert_eq!(challenge.len(), 52, "a seal carrying the one-byte username");
         assert!(
@@ -184,7 +184,9 @@ fn expiry_is_judged_at_its_boundary_with_the_callers_clock() {
             &challenge,
         );
         let ix = intercept(&g, "/attestation/result");
-        let action = g.on_body(&ix, cred.to_string().as_bytes(), &env(T0 + late, 9));
+        let action = g
+            .on_body(&ix, cred.to_string().as_bytes(), &env(T0 + late, 9))
+            .ready();
         match (action, ok) {
             (BodyAction::Forward(f), true) => {
                 let claims = f.claims.unwrap();
@@ -242,7 +244,7 @@ fn content_length_is_checked_before_the_body() {
     // The engine refuses a body past the limit even if the adapter read it.
     let ix = intercept(&g, "/attestation/result");
     assert_eq!(
-        respond(g.on_body(&ix, &vec![b' '; 65537], &env(T0, 1))).status,
+        respond(g.on_body(&ix, &vec![b' '; 65537], &env(T0, 1)).ready()).status,
         413
     );
 }
@@ -291,7 +293,7 @@ fn spoofed_header_names_in_every_spelling() {
 
 fn capture(g: &Gateway, path: &str, answer: Option<&[u8]>, status: u16) -> ResponseAction {
     let ix = intercept(g, path);
-    let BodyAction::Forward(f) = g.on_body(&ix, br#"{"username":"u"}"#, &env(T0, 1)) else {
+    let BodyAction::Forward(f) = g.on_body(&ix, br#"{"username":"u"}"#, &env(T0, 1)).ready() else {
         panic!()
     };
     assert!(
@@ -307,6 +309,7 @@ fn capture(g: &Gateway, path: &str, answer: Option<&[u8]>, status: u16) -> Respo
         answer,
         &env(T0, 2),
     )
+    .ready()
 }
 
 #[test]
@@ -354,7 +357,8 @@ fn upstream_answers_that_cannot_be_used_are_502() {
         Authenticator::none(alg::ES256, 3).register("example.com", "https://example.com", &[5; 32]);
     let ix = intercept(&g, "/up/result");
     assert!(matches!(
-        g.on_body(&ix, cred.to_string().as_bytes(), &env(T0 + 1, 3)),
+        g.on_body(&ix, cred.to_string().as_bytes(), &env(T0 + 1, 3))
+            .ready(),
         BodyAction::Forward(_)
     ));
 }
@@ -371,11 +375,10 @@ fn registration(g: &Gateway, dialect: Dialect, seed: u64) -> (&'static str, Vec<
         Dialect::Uaf => ("/regRequest/u", "/regResponse"),
     };
     let ix = intercept(g, options);
-    let answer = json_of(&respond(g.on_body(
-        &ix,
-        br#"{"username":"u"}"#,
-        &env(T0, seed as u8),
-    )));
+    let answer = json_of(&respond(
+        g.on_body(&ix, br#"{"username":"u"}"#, &env(T0, seed as u8))
+            .ready(),
+    ));
     let body = match dialect {
         Dialect::Uaf => {
             let m = &answer["message"][0];
@@ -436,7 +439,7 @@ fn truncated_or_oversized_registrations_are_refused_without_spending_the_challen
         let (path, body) = registration(&g, dialect, seed);
         let ix = intercept(&g, path);
         for cut in 0..body.len() {
-            match g.on_body(&ix, &body[..cut], &env(T0 + 1, 0)) {
+            match g.on_body(&ix, &body[..cut], &env(T0 + 1, 0)).ready() {
                 BodyAction::Respond(r) => assert_eq!(r.status, 400, "{dialect:?} cut at {cut}"),
                 BodyAction::Forward(_) => panic!("{dialect:?}: a body cut at {cut} was forwarded"),
             }
@@ -444,20 +447,20 @@ fn truncated_or_oversized_registrations_are_refused_without_spending_the_challen
         let mut padded = body.clone();
         padded.resize(65_537, b' ');
         assert_eq!(
-            respond(g.on_body(&ix, &padded, &env(T0 + 1, 0))).status,
+            respond(g.on_body(&ix, &padded, &env(T0 + 1, 0)).ready()).status,
             413,
             "{dialect:?}"
         );
         // None of that spent the challenge: the whole body still goes through, once.
         assert!(
             matches!(
-                g.on_body(&ix, &body, &env(T0 + 1, 0)),
+                g.on_body(&ix, &body, &env(T0 + 1, 0)).ready(),
                 BodyAction::Forward(_)
             ),
             "{dialect:?}"
         );
         assert_eq!(
-            respond(g.on_body(&ix, &body, &env(T0 + 1, 0))).status,
+            respond(g.on_body(&ix, &body, &env(T0 + 1, 0)).ready()).status,
             403,
             "{dialect:?}"
         );
@@ -523,11 +526,11 @@ fn gateway_with(secret: u8, previous: &[u8]) -> Gateway {
 /// error message.
 fn across(issuer: &Gateway, taker: &Gateway, seed: u64) -> (u16, String) {
     let ix = intercept(issuer, "/attestation/options");
-    let o = json_of(&respond(issuer.on_body(
-        &ix,
-        br#"{"username":"a"}"#,
-        &env(T0, 3),
-    )));
+    let o = json_of(&respond(
+        issuer
+            .on_body(&ix, br#"{"username":"a"}"#, &env(T0, 3))
+            .ready(),
+    ));
     let challenge = b64::decode(o["challenge"].as_str().unwrap()).unwrap();
     let cred = Authenticator::none(alg::ES256, seed).register(
         "example.com",
@@ -535,7 +538,10 @@ fn across(issuer: &Gateway, taker: &Gateway, seed: u64) -> (u16, String) {
         &challenge,
     );
     let ix = intercept(taker, "/attestation/result");
-    match taker.on_body(&ix, cred.to_string().as_bytes(), &env(T0 + 1, 4)) {
+    match taker
+        .on_body(&ix, cred.to_string().as_bytes(), &env(T0 + 1, 4))
+        .ready()
+    {
         BodyAction::Forward(_) => (200, String::new()),
         BodyAction::Respond(r) => (
             r.status.as_u16(),
@@ -593,11 +599,9 @@ fn a_full_spent_set_refuses_with_503_and_retry_after_never_accepting_unrecorded(
     .unwrap();
     assert_eq!(across(&g, &g, 20).0, 200);
     let ix = intercept(&g, "/attestation/options");
-    let o = json_of(&respond(g.on_body(
-        &ix,
-        br#"{"username":"a"}"#,
-        &env(T0, 5),
-    )));
+    let o = json_of(&respond(
+        g.on_body(&ix, br#"{"username":"a"}"#, &env(T0, 5)).ready(),
+    ));
     let challenge = b64::decode(o["challenge"].as_str().unwrap()).unwrap();
     let cred = Authenticator::none(alg::ES256, 21).register(
         "example.com",
@@ -605,7 +609,9 @@ fn a_full_spent_set_refuses_with_503_and_retry_after_never_accepting_unrecorded(
         &challenge,
     );
     let ix = intercept(&g, "/attestation/result");
-    let BodyAction::Respond(r) = g.on_body(&ix, cred.to_string().as_bytes(), &env(T0 + 1, 6))
+    let BodyAction::Respond(r) = g
+        .on_body(&ix, cred.to_string().as_bytes(), &env(T0 + 1, 6))
+        .ready()
     else {
         panic!("a registration was forwarded although it could not be recorded")
     };
@@ -623,7 +629,7 @@ fn a_username_longer_than_a_seal_carries_is_refused_at_the_options_endpoint() {
     let g = gateway();
     let ix = intercept(&g, "/attestation/options");
     let long = json!({"username": "u".repeat(129)}).to_string();
-    let r = respond(g.on_body(&ix, long.as_bytes(), &env(T0, 1)));
+    let r = respond(g.on_body(&ix, long.as_bytes(), &env(T0, 1)).ready());
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(
         json_of(&r)["errorMessage"]
@@ -635,7 +641,7 @@ fn a_username_longer_than_a_seal_carries_is_refused_at_the_options_endpoint() {
     );
     let ok = json!({"username": "u".repeat(128)}).to_string();
     assert_eq!(
-        respond(g.on_body(&ix, ok.as_bytes(), &env(T0, 1))).status,
+        respond(g.on_body(&ix, ok.as_bytes(), &env(T0, 1)).ready()).status,
         200
     );
 }

@@ -222,7 +222,7 @@ impl FidogateProxy {
             AppRead::TooLarge => AppAnswer::TooLarge,
             AppRead::Unreadable => AppAnswer::Unreadable,
         };
-        match self.gateway.on_response(after, status, answer, env) {
+        match self.gateway.on_response(after, status, answer, env).await {
             ResponseAction::Keep => {
                 let mut head = app.head;
                 head.insert_header("content-length", read.len().to_string())?;
@@ -313,7 +313,7 @@ impl ProxyHttp for FidogateProxy {
         };
         let Some(action) = action else {
             ctx.decision = "health";
-            write_reply(session, self.gateway.health(), true).await?;
+            write_reply(session, self.gateway.health().await, true).await?;
             return Ok(true);
         };
         let intercept = match action {
@@ -338,7 +338,7 @@ impl ProxyHttp for FidogateProxy {
                     .await;
             }
         };
-        match self.gateway.on_body(&intercept, &body, &env) {
+        match self.gateway.on_body(&intercept, &body, &env).await {
             BodyAction::Respond(reply) => self.answer(session, ctx, reply, true).await,
             BodyAction::Forward(forward) => {
                 if let Some(after) = &forward.after

@@ -66,3 +66,19 @@ pub fn fidogate_binary() -> std::path::PathBuf {
     assert!(status.success(), "cargo build -p fidogate-proxy failed");
     dir.join("fidogate")
 }
+
+/// Polls a future once, for tests and benches that drive the engine over
+/// the in-process challenge store (whose futures are ready at once).
+pub trait Ready: std::future::Future + Sized {
+    /// The output; panics if the future is not ready at once.
+    fn ready(self) -> Self::Output {
+        let mut f = std::pin::pin!(self);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("the future is not ready at once"),
+        }
+    }
+}
+
+impl<F: std::future::Future> Ready for F {}

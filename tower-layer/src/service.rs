@@ -169,7 +169,7 @@ impl Intercepted {
             Ok(env) => env,
             Err(e) => return Ok(self.failed(Failure::Source(e))),
         };
-        let forward = match self.gateway.on_body(&self.intercept, &bytes, &env) {
+        let forward = match self.gateway.on_body(&self.intercept, &bytes, &env).await {
             BodyAction::Respond(reply) => return Ok(self.answer(reply)),
             BodyAction::Forward(forward) => forward,
         };
@@ -208,7 +208,7 @@ impl Intercepted {
             Err(ReadError::TooLarge) => AppAnswer::TooLarge,
             Err(ReadError::Failed) => AppAnswer::Unreadable,
         };
-        match self.gateway.on_response(after, status, answer, &env) {
+        match self.gateway.on_response(after, status, answer, &env).await {
             ResponseAction::Keep => {
                 self.log("forward", status, ResponseAction::Keep.reason());
                 let body = read.unwrap_or_default();

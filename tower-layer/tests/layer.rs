@@ -15,8 +15,7 @@
 use bytes::Bytes;
 use fidogate_core::ErrorClass;
 use fidogate_core::gateway::{
-    ChallengeError, Gateway, GatewayError, GatewayKeys, MokaChallengeStore, RequestError,
-    TokenSigner,
+    Gateway, GatewayError, GatewayKeys, MokaChallengeStore, RequestError, SealError, TokenSigner,
 };
 use fidogate_core::trust::TrustAnchors;
 use fidogate_testkit::keys::{SigningKey, alg};
@@ -117,7 +116,7 @@ async fn every_refusal_carries_the_typed_error() {
         .await
         .unwrap();
     let got = rejection(r).expect("a rejection");
-    assert_eq!(got.error, GatewayError::Challenge(ChallengeError::Unknown));
+    assert_eq!(got.error, GatewayError::Seal(SealError::Truncated));
     assert_eq!(got.error.class(), Some(ErrorClass::Replay));
 
     let r = svc

@@ -10,8 +10,8 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use fidogate_core::UnixTime;
 use fidogate_core::gateway::{
-    ChallengeContext, ChallengeStore, Dialect, Gateway, GatewayConfig, GatewayKeys,
-    MokaChallengeStore, RouteConfig, RpConfig, TokenSigner,
+    ChallengeContext, Dialect, Gateway, GatewayConfig, GatewayKeys, MokaChallengeStore,
+    RouteConfig, RpConfig, TokenSigner,
 };
 use fidogate_core::trust::{TrustAnchor, TrustAnchors};
 use fidogate_core::webauthn::{
@@ -260,7 +260,7 @@ pub(crate) fn cache(entries: u64, ops: u64) -> Res<CacheFigures> {
     };
     for i in 0..entries {
         store
-            .issue(&key(i), context(i))
+            .issue_now(&key(i), context(i))
             .map_err(|e| e.to_string())?;
     }
     let held = store.len();
@@ -271,8 +271,8 @@ pub(crate) fn cache(entries: u64, ops: u64) -> Res<CacheFigures> {
     let start = Instant::now();
     for i in entries..entries + ops {
         let k = key(i);
-        store.issue(&k, context(i)).map_err(|e| e.to_string())?;
-        if store.take(&k).map_err(|e| e.to_string())?.is_none() {
+        store.issue_now(&k, context(i)).map_err(|e| e.to_string())?;
+        if store.take_now(&k).map_err(|e| e.to_string())?.is_none() {
             return Err(format!("challenge {i} was issued but cannot be taken"));
         }
     }

@@ -13,21 +13,21 @@
 //! per-entry time-to-live so expired entries also free their memory.
 //!
 //! ```
-//! use fidogate_core::gateway::{ChallengeContext, ChallengeStore, MokaChallengeStore};
+//! use fidogate_core::gateway::{ChallengeContext, MokaChallengeStore};
 //! use fidogate_core::UnixTime;
 //! use std::time::Duration;
 //!
 //! let store = MokaChallengeStore::new(10_000);
 //! let now = UnixTime::from_secs(1_700_000_000);
 //! let ctx = ChallengeContext::new("webauthn", "example.com", Some("alice"), None, now, Duration::from_secs(300));
-//! store.issue(b"challenge-bytes", ctx)?;
-//! let ctx = store.take(b"challenge-bytes")?.unwrap();
+//! store.issue_now(b"challenge-bytes", ctx)?;
+//! let ctx = store.take_now(b"challenge-bytes")?.unwrap();
 //! assert!(ctx.check("webauthn", Some("alice"), now).is_ok());
-//! assert!(store.take(b"challenge-bytes")?.is_none()); // single use
+//! assert!(store.take_now(b"challenge-bytes")?.is_none()); // single use
 //!
 //! // A sealed challenge, once spent, stays spent for its lifetime.
-//! assert!(store.spend(b"sealed", Duration::from_secs(300))?);
-//! assert!(!store.spend(b"sealed", Duration::from_secs(300))?);
+//! assert!(store.spend_now(b"sealed", Duration::from_secs(300))?);
+//! assert!(!store.spend_now(b"sealed", Duration::from_secs(300))?);
 //! # Ok::<(), fidogate_core::gateway::StoreError>(())
 //! ```
 
@@ -170,21 +170,33 @@ pub enum StoreError {
 /// [`issue`]: ChallengeStore::issue
 /// [`take`]: ChallengeStore::take
 /// [`spend`]: ChallengeStore::spend
-pub trait ChallengeStore: Send + Sync {
+///
+/// Each call returns a future, so a store shared over the network (Redis)
+/// can be one; the in-process store's futures are ready at once.
+pub trait ChallengeStore: Send + Sync + std::fmt::Debug {
     /// Remembers `challenge` with its context, replacing any earlier entry.
-    fn issue(&self, challenge: &[u8], context: ChallengeContext) -> Result<(), StoreError>;
+    fn issue<'a>(&'a self, challenge: &'a [u8], context: ChallengeContext) -> StoreFuture<'a, ()>;
 
     /// Removes `challenge` and returns its context, atomically: of any
     /// number of concurrent calls for one challenge, at most one gets it.
-    fn take(&self, challenge: &[u8]) -> Result<Option<ChallengeContext>, StoreError>;
+    fn take<'a>(&'a self, challenge: &'a [u8]) -> StoreFuture<'a, Option<ChallengeContext>>;
 
     /// Records `challenge` as spent for `ttl` (its remaining lifetime);
     /// `Ok(true)` the first time, `Ok(false)` when it was already spent.
     /// Atomic: of any number of concurrent calls, at most one gets `true`.
     /// An entry is never dropped before its `ttl`: when that would be
     /// needed, the call fails with [`StoreError::Full`].
-    fn spend(&self, challenge: &[u8], ttl: Duration) -> Result<bool, StoreError>;
+    fn spend<'a>(&'a self, challenge: &'a [u8], ttl: Duration) -> StoreFuture<'a, bool>;
+
+    /// Whether the store answers now (for the health endpoint).
+    fn health(&self) -> StoreFuture<'_, ()> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
+
+/// What a [`ChallengeStore`] call returns.
+pub type StoreFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// The in-process store over a moka cache: bounded (least recently used
 /// entries go first when full), entries dropped after their TTL.
@@ -310,7 +322,22 @@ impl MokaChallengeStore {
 }
 
 impl ChallengeStore for MokaChallengeStore {
-    fn issue(&self, challenge: &[u8], context: ChallengeContext) -> Result<(), StoreError> {
+    fn issue<'a>(&'a self, challenge: &'a [u8], context: ChallengeContext) -> StoreFuture<'a, ()> {
+        Box::pin(std::future::ready(self.issue_now(challenge, context)))
+    }
+
+    fn take<'a>(&'a self, challenge: &'a [u8]) -> StoreFuture<'a, Option<ChallengeContext>> {
+        Box::pin(std::future::ready(self.take_now(challenge)))
+    }
+
+    fn spend<'a>(&'a self, challenge: &'a [u8], ttl: Duration) -> StoreFuture<'a, bool> {
+        Box::pin(std::future::ready(self.spend_now(challenge, ttl)))
+    }
+}
+
+impl MokaChallengeStore {
+    /// [`ChallengeStore::issue`], at once.
+    pub fn issue_now(&self, challenge: &[u8], context: ChallengeContext) -> Result<(), StoreError> {
         let pending = Pending {
             route: self.names.get(&context.route),
             rp_id: self.names.get(&context.rp_id),
@@ -323,7 +350,8 @@ impl ChallengeStore for MokaChallengeStore {
         Ok(())
     }
 
-    fn take(&self, challenge: &[u8]) -> Result<Option<ChallengeContext>, StoreError> {
+    /// [`ChallengeStore::take`], at once.
+    pub fn take_now(&self, challenge: &[u8]) -> Result<Option<ChallengeContext>, StoreError> {
         Ok(self
             .cache
             .remove(&sha256(challenge))
@@ -337,7 +365,8 @@ impl ChallengeStore for MokaChallengeStore {
             }))
     }
 
-    fn spend(&self, challenge: &[u8], ttl: Duration) -> Result<bool, StoreError> {
+    /// [`ChallengeStore::spend`], at once.
+    pub fn spend_now(&self, challenge: &[u8], ttl: Duration) -> Result<bool, StoreError> {
         let key = sha256(challenge);
         if self.spent.contains_key(&key) {
             return Ok(false);
@@ -393,36 +422,36 @@ mod tests {
             NOW,
             Duration::from_secs(1),
         );
-        store.issue(b"abc", ctx("alice")).unwrap();
-        store.issue(b"abcd", bare.clone()).unwrap();
+        store.issue_now(b"abc", ctx("alice")).unwrap();
+        store.issue_now(b"abcd", bare.clone()).unwrap();
         let long = vec![7u8; 4096];
-        store.issue(&long, ctx("bob")).unwrap();
-        assert_eq!(store.take(b"abcd").unwrap(), Some(bare));
-        assert_eq!(store.take(b"abc").unwrap(), Some(ctx("alice")));
-        assert_eq!(store.take(&long).unwrap(), Some(ctx("bob")));
-        assert_eq!(store.take(b"ab").unwrap(), None);
+        store.issue_now(&long, ctx("bob")).unwrap();
+        assert_eq!(store.take_now(b"abcd").unwrap(), Some(bare));
+        assert_eq!(store.take_now(b"abc").unwrap(), Some(ctx("alice")));
+        assert_eq!(store.take_now(&long).unwrap(), Some(ctx("bob")));
+        assert_eq!(store.take_now(b"ab").unwrap(), None);
         // Names are shared: the same route from many entries is one string.
         for i in 0..300 {
             store
-                .issue(format!("c{i}").as_bytes(), ctx("carol"))
+                .issue_now(format!("c{i}").as_bytes(), ctx("carol"))
                 .unwrap();
         }
         assert_eq!(store.names.0.read().map(|n| n.len()).unwrap_or(0), 4);
-        assert_eq!(store.take(b"c299").unwrap(), Some(ctx("carol")));
+        assert_eq!(store.take_now(b"c299").unwrap(), Some(ctx("carol")));
     }
 
     #[test]
     fn single_use_pass_or_fail() {
         let store = MokaChallengeStore::new(100);
-        store.issue(b"c1", ctx("alice")).unwrap();
-        let got = store.take(b"c1").unwrap().unwrap();
+        store.issue_now(b"c1", ctx("alice")).unwrap();
+        let got = store.take_now(b"c1").unwrap().unwrap();
         // A failed check still consumed it.
         assert_eq!(
             got.check("webauthn.result", Some("mallory"), NOW),
             Err(ChallengeError::OtherUser)
         );
-        assert!(store.take(b"c1").unwrap().is_none());
-        assert!(store.take(b"never issued").unwrap().is_none());
+        assert!(store.take_now(b"c1").unwrap().is_none());
+        assert!(store.take_now(b"never issued").unwrap().is_none());
     }
 
     #[test]
@@ -453,10 +482,10 @@ mod tests {
         let store = MokaChallengeStore::new(10_000);
         for round in 0..200u32 {
             let key = round.to_be_bytes();
-            store.issue(&key, ctx("alice")).unwrap();
+            store.issue_now(&key, ctx("alice")).unwrap();
             let winners: usize = std::thread::scope(|s| {
                 let handles: Vec<_> = (0..8)
-                    .map(|_| s.spawn(|| store.take(&key).unwrap().is_some()))
+                    .map(|_| s.spawn(|| store.take_now(&key).unwrap().is_some()))
                     .collect();
                 handles
                     .into_iter()
@@ -471,43 +500,43 @@ mod tests {
     fn capacity_is_bounded_and_new_challenges_are_admitted() {
         let store = MokaChallengeStore::new(1_000);
         for i in 0..10_000u32 {
-            store.issue(&i.to_be_bytes(), ctx("alice")).unwrap();
+            store.issue_now(&i.to_be_bytes(), ctx("alice")).unwrap();
         }
         assert!(store.len() <= 1_000, "{} entries", store.len());
         // The newest challenge is still there: LRU admits every insert.
-        assert!(store.take(&9_999u32.to_be_bytes()).unwrap().is_some());
+        assert!(store.take_now(&9_999u32.to_be_bytes()).unwrap().is_some());
     }
 
     #[test]
     fn spent_entries_are_single_use_and_bounded_never_evicted() {
         let store = MokaChallengeStore::new(100);
         let ttl = Duration::from_secs(300);
-        assert_eq!(store.spend(b"s1", ttl), Ok(true));
-        assert_eq!(store.spend(b"s1", ttl), Ok(false));
+        assert_eq!(store.spend_now(b"s1", ttl), Ok(true));
+        assert_eq!(store.spend_now(b"s1", ttl), Ok(false));
         for i in 1..100u32 {
-            assert_eq!(store.spend(&i.to_be_bytes(), ttl), Ok(true), "{i}");
+            assert_eq!(store.spend_now(&i.to_be_bytes(), ttl), Ok(true), "{i}");
         }
         assert_eq!(store.spent_len(), 100);
         // Full of live entries: the next spend is refused, and the first
         // one is still recorded (not evicted to make room).
         assert_eq!(
-            store.spend(b"one more", ttl),
+            store.spend_now(b"one more", ttl),
             Err(StoreError::Full { capacity: 100 })
         );
-        assert_eq!(store.spend(b"s1", ttl), Ok(false));
+        assert_eq!(store.spend_now(b"s1", ttl), Ok(false));
         assert_eq!(store.spent_len(), 100);
     }
 
     #[test]
     fn spent_entries_leave_after_their_ttl_and_make_room() {
         let store = MokaChallengeStore::new(2);
-        assert_eq!(store.spend(b"a", Duration::from_millis(1)), Ok(true));
-        assert_eq!(store.spend(b"b", Duration::from_millis(1)), Ok(true));
+        assert_eq!(store.spend_now(b"a", Duration::from_millis(1)), Ok(true));
+        assert_eq!(store.spend_now(b"b", Duration::from_millis(1)), Ok(true));
         // Moka reclaims expired entries on its own clock (a timer wheel of
         // about a second): wait for it, bounded; no duration is asserted.
         let deadline = Instant::now() + Duration::from_secs(10);
         let spent = loop {
-            match store.spend(b"c", Duration::from_secs(60)) {
+            match store.spend_now(b"c", Duration::from_secs(60)) {
                 Err(StoreError::Full { .. }) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(50));
                 }
@@ -525,7 +554,7 @@ mod tests {
             let key = round.to_be_bytes();
             let winners: usize = std::thread::scope(|s| {
                 let handles: Vec<_> = (0..8)
-                    .map(|_| s.spawn(|| store.spend(&key, Duration::from_secs(60)) == Ok(true)))
+                    .map(|_| s.spawn(|| store.spend_now(&key, Duration::from_secs(60)) == Ok(true)))
                     .collect();
                 handles
                     .into_iter()

@@ -159,9 +159,15 @@ impl Gateway {
         spoofed(headers, &self.inner.header_key)
     }
 
-    /// The answer to a health check.
-    pub fn health(&self) -> Reply {
-        Reply::ok(&json!({"status": "ok"}))
+    /// The answer to a health check: 200, or 503 when the challenge store
+    /// does not answer (registrations are refused until it does).
+    pub async fn health(&self) -> Reply {
+        match self.inner.store.health().await {
+            Ok(()) => Reply::ok(&json!({"status": "ok"})),
+            Err(_) => {
+                Reply::unavailable(&json!({"status": "degraded", "challenge_store": "unreachable"}))
+            }
+        }
     }
 
     /// The decision on a request head. `path` is the request target's path
@@ -241,13 +247,13 @@ impl Gateway {
     }
 
     /// The decision on an intercepted request's whole body.
-    pub fn on_body(&self, intercept: &Intercept, body: &[u8], env: &Env) -> BodyAction {
+    pub async fn on_body(&self, intercept: &Intercept, body: &[u8], env: &Env) -> BodyAction {
         if body.len() > intercept.limit {
             return BodyAction::Respond(self.on_failure(intercept, Failure::BodyTooLarge));
         }
         let outcome = match intercept.endpoint {
             Endpoint::Options => self.options(intercept, body, env),
-            Endpoint::Result => self.result(intercept, body, env),
+            Endpoint::Result => self.result(intercept, body, env).await,
         };
         outcome.unwrap_or_else(|e| BodyAction::Respond(Reply::refuse(intercept.dialect(), e)))
     }
@@ -300,7 +306,7 @@ impl Gateway {
 
     /// Opens the seal of a gateway-issued challenge and spends it: the user
     /// it was issued for, and their user handle.
-    fn open_sealed(
+    async fn open_sealed(
         &self,
         route: &Route,
         intercept: &Intercept,
@@ -314,7 +320,7 @@ impl Gateway {
         let left = authentic.expiry.as_secs().saturating_sub(env.now.as_secs());
         if let Ok(left) = u64::try_from(left) {
             let ttl = Duration::from_secs(left.saturating_add(1));
-            if !self.inner.store.spend(&sealed, ttl)? {
+            if !self.inner.store.spend(&sealed, ttl).await? {
                 return Err(ChallengeError::Spent.into());
             }
         }
@@ -326,7 +332,7 @@ impl Gateway {
         Ok((username, handle))
     }
 
-    fn result(
+    async fn result(
         &self,
         intercept: &Intercept,
         body: &[u8],
@@ -339,13 +345,15 @@ impl Gateway {
         // spend it.
         let (username, user_handle) = match route.source {
             ChallengeSource::Gateway => {
-                self.open_sealed(route, intercept, registration.as_ref(), env)?
+                self.open_sealed(route, intercept, registration.as_ref(), env)
+                    .await?
             }
             ChallengeSource::Upstream => {
                 let context = self
                     .inner
                     .store
-                    .take(registration.challenge())?
+                    .take(registration.challenge())
+                    .await?
                     .ok_or(ChallengeError::Unknown)?;
                 context.check(&route.name, intercept.username.as_deref(), env.now)?;
                 (context.username, context.user_handle)
@@ -396,7 +404,7 @@ impl Gateway {
     /// The decision on the app's answer, for an answer
     /// [`AfterResponse::wants_body`] asked for: its status and its body as
     /// read (at most [`Gateway::response_limit`] bytes).
-    pub fn on_response(
+    pub async fn on_response(
         &self,
         after: &AfterResponse,
         status: StatusCode,
@@ -406,7 +414,7 @@ impl Gateway {
         let route = &after.route;
         match &after.kind {
             AfterKind::Capture { username } if status.is_success() => {
-                match self.capture(route, username.as_deref(), answer, env) {
+                match self.capture(route, username.as_deref(), answer, env).await {
                     Ok(()) => ResponseAction::Keep,
                     Err(e) => ResponseAction::Replace(Reply::refuse(route.dialect, e)),
                 }
@@ -419,7 +427,7 @@ impl Gateway {
     }
 
     /// Remembers the challenge in the app's own options answer.
-    fn capture(
+    async fn capture(
         &self,
         route: &Route,
         username: Option<&str>,
@@ -451,17 +459,20 @@ impl Gateway {
             .pointer("/user/id")
             .and_then(Value::as_str)
             .and_then(|h| b64::decode(h).ok());
-        self.inner.store.issue(
-            &key,
-            ChallengeContext::new(
-                &route.name,
-                &self.inner.verifier.rp.rp_id,
-                username,
-                handle.as_deref(),
-                env.now,
-                route.ttl,
-            ),
-        )?;
+        self.inner
+            .store
+            .issue(
+                &key,
+                ChallengeContext::new(
+                    &route.name,
+                    &self.inner.verifier.rp.rp_id,
+                    username,
+                    handle.as_deref(),
+                    env.now,
+                    route.ttl,
+                ),
+            )
+            .await?;
         Ok(())
     }
 }

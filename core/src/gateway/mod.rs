@@ -38,7 +38,8 @@
 //! // The options endpoint is answered by the gateway.
 //! let RequestAction::ReadBody(ix) = gateway.on_request(&Method::POST, "/attestation/options", &head) else { panic!() };
 //! let env = Env { now: fidogate_core::UnixTime::from_secs(1_700_000_000), random: [1; 48] };
-//! let BodyAction::Respond(reply) = gateway.on_body(&ix, br#"{"username":"alice"}"#, &env) else { panic!() };
+//! # use fidogate_testkit::Ready; // polls the engine's future: the memory store answers at once
+//! let BodyAction::Respond(reply) = gateway.on_body(&ix, br#"{"username":"alice"}"#, &env).ready() else { panic!() };
 //! assert_eq!(reply.status, 200);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -73,7 +74,7 @@ pub use action::{
     ResponseAction,
 };
 pub use challenge::{
-    ChallengeContext, ChallengeError, ChallengeStore, MokaChallengeStore, StoreError,
+    ChallengeContext, ChallengeError, ChallengeStore, MokaChallengeStore, StoreError, StoreFuture,
 };
 pub use config::{
     ChallengeSource, ConfigError, Dialect, EndpointConfig, GatewayConfig, RouteConfig, RpConfig,

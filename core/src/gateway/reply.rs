@@ -97,6 +97,16 @@ impl Reply {
         }
     }
 
+    /// A 503 with a JSON body (the health check of a degraded gateway).
+    pub(in crate::gateway) fn unavailable(body: &Value) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: body.to_string().into_bytes(),
+            refusal: None,
+            headers: vec![("retry-after", RETRY_AFTER_SECS.to_string())],
+        }
+    }
+
     /// A refusal in the dialect's error shape.
     pub(in crate::gateway) fn refuse(dialect: Dialect, error: impl Into<GatewayError>) -> Self {
         let refusal = Refusal::new(error);

@@ -121,7 +121,7 @@ pub(in crate::gateway) enum AppChallenge {
 }
 
 /// A parsed registration: the challenge it names, and how to verify it.
-pub(in crate::gateway) trait Registration: Send {
+pub(in crate::gateway) trait Registration: Send + Sync {
     /// The challenge, as the store keys it.
     fn challenge(&self) -> &[u8];
 
