@@ -7,6 +7,9 @@ command -v cc >/dev/null 2>&1 || need+=(build-essential)
 # OpenSSL headers: webauthn-rs-core, the peer the verify bench compares with.
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 [ -f /usr/include/openssl/ssl.h ] || need+=(libssl-dev)
+# A real Redis for the shared challenge store's tests (they start their
+# own on 127.0.0.1; no system service is used).
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need[*]}"
   if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi

@@ -251,6 +251,9 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
         };
         err(&key, e.problem)
     })?;
+    if let Some(url) = &cfg.gateway.challenge_store.url {
+        fidogate_redis::check_url(url).map_err(|e| err("gateway.challenge_store.url", e))?;
+    }
     Ok(Loaded {
         signing_key_path: resolve(&cfg.signing_key_file),
         secret_path: resolve(&cfg.secret_file),

@@ -13,7 +13,7 @@
 
 use fidogate_core::UnixTime;
 use fidogate_tests::app::{AppLog, Seen, router};
-use fidogate_tests::config::run_file;
+use fidogate_tests::config::run_file_with;
 use fidogate_tests::process::GatewayProcess;
 use fidogate_tests::runner::run_all;
 use fidogate_tests::scenario::{Answer, Req, Target};
@@ -34,13 +34,18 @@ struct Binary {
 }
 
 impl Binary {
-    fn start(upstream: SocketAddr, log: AppLog, reserved: Option<tokio::net::TcpSocket>) -> Self {
+    fn start(
+        upstream: SocketAddr,
+        log: AppLog,
+        reserved: Option<tokio::net::TcpSocket>,
+        redis: Option<&str>,
+    ) -> Self {
         let clock_dir = tempdir();
         let clock = clock_dir.join("clock");
         std::fs::write(&clock, "0").unwrap();
         let gateway = GatewayProcess::start(
             Path::new(env!("CARGO_BIN_EXE_fidogate")),
-            &run_file(upstream),
+            &run_file_with(upstream, redis, ""),
             &[("FIDOGATE_TEST_CLOCK_FILE", clock.to_str().unwrap())],
         );
         Self {
@@ -89,6 +94,20 @@ impl Target for Binary {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scenario_table_through_fidogate_run() {
+    table_through_fidogate_run(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scenario_table_through_fidogate_run_with_redis() {
+    if !fidogate_tests::redis::available() {
+        return;
+    }
+    let redis = fidogate_tests::redis::RedisServer::start();
+    table_through_fidogate_run(Some(&redis.url())).await;
+}
+
+async fn table_through_fidogate_run(redis: Option<&str>) {
+    let redis = redis.map(str::to_owned);
     let log = AppLog::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = listener.local_addr().unwrap();
@@ -102,8 +121,8 @@ async fn the_scenario_table_through_fidogate_run() {
 
     let (up, down) = tokio::task::spawn_blocking(move || {
         (
-            Binary::start(app, log, None),
-            Binary::start(dead, AppLog::default(), Some(reserved)),
+            Binary::start(app, log, None, redis.as_deref()),
+            Binary::start(dead, AppLog::default(), Some(reserved), redis.as_deref()),
         )
     })
     .await

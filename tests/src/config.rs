@@ -81,9 +81,19 @@ pub fn gateway_config() -> GatewayConfig {
 }
 
 /// A whole `fidogate run` file: listening on a port the OS picks, in
-/// front of `upstream`.
+/// front of `upstream`, with the memory store.
 pub fn run_file(upstream: SocketAddr) -> String {
+    run_file_with(upstream, None, "")
+}
+
+/// A whole `fidogate run` file, with the Redis store at `redis` when
+/// given, and `extra` top-level lines (such as a shared `secret_file`).
+pub fn run_file_with(upstream: SocketAddr, redis: Option<&str>, extra: &str) -> String {
+    let store = redis.map_or_else(String::new, |url| {
+        format!("  challenge_store: {{ kind: redis, url: \"{url}\", key_prefix: \"t:\", timeout_ms: 300 }}\n")
+    });
+    let gateway = GATEWAY.replacen("gateway:\n", &format!("gateway:\n{store}"), 1);
     format!(
-        "listen: [\"127.0.0.1:0\"]\nupstream: [\"{upstream}\"]\nthreads: 1\ngrace_period_secs: 0\nbody_read_timeout_secs: 10\n{GATEWAY}"
+        "listen: [\"127.0.0.1:0\"]\nupstream: [\"{upstream}\"]\nthreads: 1\ngrace_period_secs: 0\nbody_read_timeout_secs: 10\n{extra}{gateway}"
     )
 }

@@ -22,6 +22,7 @@ pub mod app;
 pub mod client;
 pub mod config;
 pub mod process;
+pub mod redis;
 pub mod runner;
 pub mod scenario;
 pub mod table;

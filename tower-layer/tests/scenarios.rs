@@ -12,7 +12,7 @@
 use bytes::Bytes;
 use fidogate_core::UnixTime;
 use fidogate_core::gateway::{
-    Gateway, GatewayKeys, ManualSource, MokaChallengeStore, Source, TokenSigner,
+    ChallengeStore, Gateway, GatewayKeys, ManualSource, MokaChallengeStore, Source, TokenSigner,
 };
 use fidogate_core::trust::TrustAnchors;
 use fidogate_testkit::keys::{SigningKey, alg};
@@ -68,7 +68,7 @@ struct Layered {
     clock: Arc<ManualSource>,
 }
 
-fn gateway() -> Gateway {
+fn gateway(store: Option<Arc<dyn ChallengeStore>>) -> Gateway {
     let keys = GatewayKeys {
         signer: TokenSigner::from_pkcs8_der(&SigningKey::generate(alg::ES256, 99).pkcs8_der())
             .unwrap(),
@@ -77,17 +77,19 @@ fn gateway() -> Gateway {
         previous_secrets: vec![],
     };
     let config = gateway_config();
-    let store = Arc::new(MokaChallengeStore::new(config.challenge_capacity));
+    let store =
+        store.unwrap_or_else(|| Arc::new(MokaChallengeStore::new(config.challenge_capacity)));
     Gateway::new(config, keys, TrustAnchors::new(), store).unwrap()
 }
 
 impl Layered {
-    fn new(app_down: bool) -> Self {
+    fn new(app_down: bool, store: Option<Arc<dyn ChallengeStore>>) -> Self {
         let clock = Arc::new(ManualSource::new(UnixTime::from_system(
             std::time::SystemTime::now(),
         )));
         let log = AppLog::default();
-        let layer = FidogateLayer::new(gateway()).with_source(clock.clone() as Arc<dyn Source>);
+        let layer =
+            FidogateLayer::new(gateway(store)).with_source(clock.clone() as Arc<dyn Source>);
         let svc = if app_down {
             let down = tower::service_fn(|_: Request<FidogateBody<ReqB>>| async {
                 Err::<Response<axum::body::Body>, BoxError>("connection refused".into())
@@ -152,5 +154,35 @@ impl Target for Layered {
 
 #[tokio::test]
 async fn the_scenario_table_through_the_layer() {
-    run_all(&Layered::new(false), &Layered::new(true), &scenarios()).await;
+    run_all(
+        &Layered::new(false, None),
+        &Layered::new(true, None),
+        &scenarios(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scenario_table_through_the_layer_with_redis() {
+    if !fidogate_tests::redis::available() {
+        return;
+    }
+    let redis = fidogate_tests::redis::RedisServer::start();
+    let store = |prefix: &'static str| {
+        let url = redis.url();
+        async move {
+            let s = fidogate_redis::RedisChallengeStore::connect(
+                &url,
+                prefix,
+                Duration::from_millis(500),
+                tokio::runtime::Handle::current(),
+            )
+            .await
+            .unwrap();
+            Arc::new(s) as Arc<dyn ChallengeStore>
+        }
+    };
+    let up = Layered::new(false, Some(store("up:").await));
+    let down = Layered::new(true, Some(store("down:").await));
+    run_all(&up, &down, &scenarios()).await;
 }

@@ -213,9 +213,14 @@ pub struct GatewayConfig {
     /// Lifetime of a verified-credential header, in seconds.
     #[serde(default = "default_token_ttl")]
     pub token_ttl_secs: u64,
-    /// Most challenges remembered at once (least recently issued go first).
+    /// Most challenges remembered at once by the memory store (pending
+    /// app-issued ones, least recently issued go first; spent sealed ones,
+    /// never dropped before they expire).
     #[serde(default = "default_challenge_capacity")]
     pub challenge_capacity: u64,
+    /// Where challenges are kept: this process (the default) or Redis.
+    #[serde(default)]
+    pub challenge_store: ChallengeStoreConfig,
     /// The WebAuthn relying party.
     pub rp: RpConfig,
     /// WebAuthn policy.
@@ -226,6 +231,84 @@ pub struct GatewayConfig {
     pub uaf: UafConfig,
     /// The intercepted flows.
     pub routes: Vec<RouteConfig>,
+}
+
+/// Which challenge store the adapter builds (the engine takes any
+/// [`ChallengeStore`](super::ChallengeStore); this is what the `fidogate`
+/// binary reads).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeStoreConfig {
+    /// `memory` or `redis`.
+    #[serde(default)]
+    pub kind: StoreKind,
+    /// With `redis`: `redis://` or `rediss://` URL.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// With `redis`: the prefix of every key.
+    #[serde(default = "default_key_prefix")]
+    pub key_prefix: String,
+    /// With `redis`: the deadline of every call, in milliseconds.
+    #[serde(default = "default_store_timeout")]
+    pub timeout_ms: u64,
+}
+
+impl Default for ChallengeStoreConfig {
+    fn default() -> Self {
+        Self {
+            kind: StoreKind::Memory,
+            url: None,
+            key_prefix: default_key_prefix(),
+            timeout_ms: default_store_timeout(),
+        }
+    }
+}
+
+/// The kinds of challenge store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// In this process (moka): single use per instance.
+    #[default]
+    Memory,
+    /// Redis, shared by every instance that points at it.
+    Redis,
+}
+
+impl ChallengeStoreConfig {
+    /// Checks what can be checked without connecting; problems name the
+    /// key under `challenge_store`.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let at = |k: &str| format!("challenge_store.{k}");
+        match (self.kind, self.url.as_deref()) {
+            (StoreKind::Redis, None | Some("")) => {
+                return Err(ConfigError::new(at("url"), "is needed by kind redis"));
+            }
+            (StoreKind::Redis, Some(u))
+                if !u.starts_with("redis://") && !u.starts_with("rediss://") =>
+            {
+                return Err(ConfigError::new(
+                    at("url"),
+                    "must be a redis:// or rediss:// URL",
+                ));
+            }
+            (StoreKind::Memory, Some(_)) => {
+                return Err(ConfigError::new(at("url"), "is only for kind redis"));
+            }
+            _ => {}
+        }
+        if self.timeout_ms == 0 || self.timeout_ms > 60_000 {
+            return Err(ConfigError::new(at("timeout_ms"), "must be 1 to 60000"));
+        }
+        Ok(())
+    }
+}
+
+fn default_key_prefix() -> String {
+    "fidogate:".to_owned()
+}
+fn default_store_timeout() -> u64 {
+    200
 }
 
 fn default_issuer() -> String {
@@ -266,6 +349,7 @@ impl GatewayConfig {
             response_limit: default_response_limit(),
             token_ttl_secs: default_token_ttl(),
             challenge_capacity: default_challenge_capacity(),
+            challenge_store: ChallengeStoreConfig::default(),
             rp,
             webauthn: WebauthnConfig::default(),
             uaf: UafConfig::default(),

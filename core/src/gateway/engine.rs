@@ -111,6 +111,7 @@ impl Gateway {
                 "needs at least 32 bytes",
             ));
         }
+        config.challenge_store.check()?;
         let verifier = verifier(&config, anchors, &keys.secret)?;
         let routes = routes::build(&config)?;
         let jwks = jwks_json(&keys.signer, &keys.retired)

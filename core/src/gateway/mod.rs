@@ -77,8 +77,8 @@ pub use challenge::{
     ChallengeContext, ChallengeError, ChallengeStore, MokaChallengeStore, StoreError, StoreFuture,
 };
 pub use config::{
-    ChallengeSource, ConfigError, Dialect, EndpointConfig, GatewayConfig, RouteConfig, RpConfig,
-    UafConfig, WebauthnConfig,
+    ChallengeSource, ChallengeStoreConfig, ConfigError, Dialect, EndpointConfig, GatewayConfig,
+    RouteConfig, RpConfig, StoreKind, UafConfig, WebauthnConfig,
 };
 pub use engine::{Gateway, GatewayKeys, MIN_UPSTREAM_CHALLENGE_LEN};
 pub use error::{CredentialRole, GatewayError, InternalError, RequestError, UpstreamError};

@@ -2,9 +2,10 @@
 
 use super::EXIT_USAGE;
 use clap::Args;
-use fidogate_core::gateway::{Gateway, MokaChallengeStore};
+use fidogate_core::gateway::{ChallengeStore, Gateway, MokaChallengeStore, StoreKind};
 use fidogate_proxy::config::{KeyOrigin, load, load_keys};
 use fidogate_proxy::module::FidogateProxy;
+use fidogate_redis::RedisChallengeStore;
 use pingora::server::Server;
 use pingora::server::configuration::ServerConf;
 use std::path::PathBuf;
@@ -46,7 +47,45 @@ pub(crate) fn run(cmd: &Run) -> ExitCode {
         }
     }
     let file = &loaded.file;
-    let store = Arc::new(MokaChallengeStore::new(file.gateway.challenge_capacity));
+    // Redis calls run on a runtime of their own, alive as long as the
+    // process, whatever Pingora's threads do.
+    let store_runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("fidogate-store")
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("fidogate: cannot start the store runtime: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let store_config = &file.gateway.challenge_store;
+    let store: Arc<dyn ChallengeStore> = match (store_config.kind, &store_config.url) {
+        (StoreKind::Redis, Some(url)) => {
+            let connecting = RedisChallengeStore::connect(
+                url,
+                &store_config.key_prefix,
+                Duration::from_millis(store_config.timeout_ms),
+                store_runtime.handle().clone(),
+            );
+            match store_runtime.block_on(connecting) {
+                Ok(store) => {
+                    tracing::info!(url = %fidogate_redis::redact(url), "challenge store: redis");
+                    Arc::new(store)
+                }
+                Err(e) => {
+                    eprintln!(
+                        "fidogate: {}: gateway.challenge_store: Redis does not answer PING: {e}",
+                        cmd.config.display()
+                    );
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            }
+        }
+        _ => Arc::new(MokaChallengeStore::new(file.gateway.challenge_capacity)),
+    };
     let gateway = match Gateway::new(file.gateway.clone(), keys, loaded.anchors.clone(), store) {
         Ok(g) => g,
         Err(e) => {

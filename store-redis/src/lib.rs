@@ -1,0 +1,305 @@
+//! fidogate-redis: a [`ChallengeStore`] in Redis, shared by every gateway
+//! instance that points at it, so options answered by one instance and a
+//! registration taken by another meet, and single use holds across all.
+//!
+//! - Spent sealed challenges: `SET {prefix}spent:{sha256} 1 NX PX {ttl}`,
+//!   atomic on every instance: of any number of concurrent spends, Redis
+//!   answers `OK` once.
+//! - App-issued challenges: `SET {prefix}pending:{sha256} {context} PX
+//!   {ttl}`, taken with `GETDEL` (Redis 6.2 or later).
+//! - Every call has a deadline; a store that does not answer in time, or
+//!   answers an error, is [`StoreError::Unavailable`]: the gateway refuses
+//!   the registration (503), never accepts it unrecorded. One log line per
+//!   change of state (unreachable, reachable again).
+//!
+//! Commands run on the runtime whose handle the store is given, so the
+//! connection's own tasks live as long as that runtime, whatever runtime
+//! the gateway's requests run on (Pingora has one per thread).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), fidogate_core::gateway::StoreError> {
+//! use fidogate_redis::RedisChallengeStore;
+//! use std::time::Duration;
+//! let store = RedisChallengeStore::connect(
+//!     "redis://127.0.0.1:6379/0",
+//!     "fidogate:",
+//!     Duration::from_millis(200),
+//!     tokio::runtime::Handle::current(),
+//! )
+//! .await?;
+//! // Gateway::new(config, keys, anchors, std::sync::Arc::new(store))
+//! # Ok(()) }
+//! ```
+//!
+//! # Security
+//! Keys hold the SHA-256 of a challenge, never the challenge. Use
+//! `rediss://` and a password (in the URL) when Redis is not on the
+//! gateway's own host; anyone who can write to it can mark challenges
+//! spent (denial of service) or plant app-issued contexts.
+
+use fidogate_core::UnixTime;
+use fidogate_core::crypto::sha256;
+use fidogate_core::gateway::{ChallengeContext, ChallengeStore, StoreError, StoreFuture};
+use redis::aio::ConnectionManager;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::runtime::Handle;
+
+/// The Redis store.
+#[derive(Clone)]
+pub struct RedisChallengeStore {
+    conn: ConnectionManager,
+    runtime: Handle,
+    prefix: String,
+    timeout: Duration,
+    /// The URL without its password, for messages.
+    shown: Arc<str>,
+    up: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for RedisChallengeStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisChallengeStore")
+            .field("url", &self.shown)
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `url` with any password replaced, for logs and errors.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let (head, tail) = url.split_at(scheme + 3);
+            let creds = tail.get(..at - scheme - 3).unwrap_or_default();
+            let user = creds.split(':').next().unwrap_or_default();
+            let rest = tail.get(at - scheme - 3..).unwrap_or_default();
+            format!("{head}{user}:***{rest}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Checks `url` without connecting: a `redis://` or `rediss://` URL the
+/// client can use.
+pub fn check_url(url: &str) -> Result<(), String> {
+    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+        return Err("must be a redis:// or rediss:// URL".to_owned());
+    }
+    redis::Client::open(url)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+impl RedisChallengeStore {
+    /// Connects to `url` on `runtime` and checks Redis answers `PING`
+    /// within `timeout`; every later call has the same deadline.
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        timeout: Duration,
+        runtime: Handle,
+    ) -> Result<Self, StoreError> {
+        let shown: Arc<str> = redact(url).into();
+        let unavailable = |why: String| StoreError::Unavailable(format!("{shown}: {why}"));
+        let client = redis::Client::open(url).map_err(|e| unavailable(e.to_string()))?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_secs(1));
+        let connecting =
+            runtime.spawn(async move { ConnectionManager::new_with_config(client, config).await });
+        let conn = match tokio::time::timeout(timeout, connecting).await {
+            Ok(Ok(Ok(conn))) => conn,
+            Ok(Ok(Err(e))) => return Err(unavailable(e.to_string())),
+            Ok(Err(e)) => return Err(unavailable(e.to_string())),
+            Err(_) => {
+                return Err(unavailable(format!(
+                    "no answer within {} ms",
+                    timeout.as_millis()
+                )));
+            }
+        };
+        let store = Self {
+            conn,
+            runtime,
+            prefix: prefix.to_owned(),
+            timeout,
+            shown,
+            up: Arc::new(AtomicBool::new(true)),
+        };
+        store.ping().await?;
+        Ok(store)
+    }
+
+    /// `PING`, within the deadline.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let pong: String = self.run(redis::cmd("PING")).await?;
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            self.note(Err(StoreError::Unavailable(format!(
+                "{}: PING answered {pong:?}",
+                self.shown
+            ))))
+        }
+    }
+
+    fn key(&self, kind: &str, challenge: &[u8]) -> String {
+        format!("{}{kind}:{}", self.prefix, hex::encode(sha256(challenge)))
+    }
+
+    /// Records the state the last call found, logging each change.
+    fn note<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        match &result {
+            Ok(_) => {
+                if !self.up.swap(true, Ordering::Relaxed) {
+                    tracing::info!(url = %self.shown, "challenge store reachable again");
+                }
+            }
+            Err(e) => {
+                if self.up.swap(false, Ordering::Relaxed) {
+                    tracing::warn!(url = %self.shown, error = %e, "challenge store unreachable: registrations are refused with 503");
+                }
+            }
+        }
+        result
+    }
+
+    /// Runs one command on the store's runtime, within the deadline.
+    async fn run<T: redis::FromRedisValue + Send + 'static>(
+        &self,
+        cmd: redis::Cmd,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn.clone();
+        let work = self
+            .runtime
+            .spawn(async move { cmd.query_async::<T>(&mut conn).await });
+        let shown = &self.shown;
+        let result = match tokio::time::timeout(self.timeout, work).await {
+            Ok(Ok(Ok(v))) => Ok(v),
+            Ok(Ok(Err(e))) => Err(StoreError::Unavailable(format!("{shown}: {e}"))),
+            Ok(Err(e)) => Err(StoreError::Unavailable(format!("{shown}: {e}"))),
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "{shown}: no answer within {} ms",
+                self.timeout.as_millis()
+            ))),
+        };
+        self.note(result)
+    }
+}
+
+fn millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+fn encode(c: &ChallengeContext) -> String {
+    json!({
+        "route": c.route,
+        "rp": c.rp_id,
+        "user": c.username,
+        "handle": c.user_handle.as_deref().map(hex::encode),
+        "at": c.issued_at.as_secs(),
+        "ttl": c.ttl.as_secs(),
+    })
+    .to_string()
+}
+
+fn decode(text: &str) -> Option<ChallengeContext> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    let handle = match v.get("handle") {
+        Some(Value::String(h)) => Some(hex::decode(h).ok()?),
+        _ => None,
+    };
+    Some(ChallengeContext::new(
+        v.get("route")?.as_str()?,
+        v.get("rp")?.as_str()?,
+        v.get("user").and_then(Value::as_str),
+        handle.as_deref(),
+        UnixTime::from_secs(v.get("at")?.as_i64()?),
+        Duration::from_secs(v.get("ttl")?.as_u64()?),
+    ))
+}
+
+impl ChallengeStore for RedisChallengeStore {
+    fn issue<'a>(&'a self, challenge: &'a [u8], context: ChallengeContext) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(self.key("pending", challenge))
+                .arg(encode(&context))
+                .arg("PX")
+                .arg(millis(context.ttl));
+            let _: String = self.run(cmd).await?;
+            Ok(())
+        })
+    }
+
+    fn take<'a>(&'a self, challenge: &'a [u8]) -> StoreFuture<'a, Option<ChallengeContext>> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("GETDEL");
+            cmd.arg(self.key("pending", challenge));
+            let found: Option<String> = self.run(cmd).await?;
+            // An entry that does not read is no challenge of ours.
+            Ok(found.as_deref().and_then(decode))
+        })
+    }
+
+    fn spend<'a>(&'a self, challenge: &'a [u8], ttl: Duration) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(self.key("spent", challenge))
+                .arg(1)
+                .arg("NX")
+                .arg("PX")
+                .arg(millis(ttl));
+            let set: Option<String> = self.run(cmd).await?;
+            Ok(set.is_some())
+        })
+    }
+
+    fn health(&self) -> StoreFuture<'_, ()> {
+        Box::pin(self.ping())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(redact("redis://:s3cret@h:6379/0"), "redis://:***@h:6379/0");
+        assert_eq!(redact("rediss://u:p@h/1"), "rediss://u:***@h/1");
+        assert_eq!(
+            redact("redis://127.0.0.1:6379/0"),
+            "redis://127.0.0.1:6379/0"
+        );
+    }
+
+    #[test]
+    fn urls_are_checked_without_connecting() {
+        assert!(check_url("redis://127.0.0.1:6379/0").is_ok());
+        assert!(check_url("rediss://example.com:6380/0").is_ok());
+        assert!(check_url("http://127.0.0.1:6379").is_err());
+        assert!(check_url("127.0.0.1:6379").is_err());
+    }
+
+    #[test]
+    fn contexts_round_trip_and_garbage_is_no_context() {
+        let c = ChallengeContext::new(
+            "up",
+            "example.com",
+            Some("alice"),
+            Some(b"handle"),
+            UnixTime::from_secs(1_700_000_000),
+            Duration::from_secs(300),
+        );
+        assert_eq!(decode(&encode(&c)), Some(c));
+        assert_eq!(decode("not json"), None);
+        assert_eq!(decode("{\"route\":1}"), None);
+    }
+}
