@@ -221,3 +221,96 @@ fn truncated_files_are_errors_naming_the_file_never_panics() {
     std::fs::write(&f, "upstream: [\"127.0.0.1:3000\"").unwrap();
     assert_eq!(load(&f, &no_env).unwrap_err().key, "upstream");
 }
+
+#[test]
+fn the_challenge_store_keys_are_checked_by_name() {
+    let with = |store: &str| {
+        MINIMAL.replace(
+            "gateway:\n",
+            &format!("gateway:\n  challenge_store: {store}\n"),
+        )
+    };
+    struct Case {
+        store: &'static str,
+        key: &'static str,
+        problem: &'static str,
+    }
+    let cases = [
+        Case {
+            store: "{kind: redis}",
+            key: "gateway.challenge_store.url",
+            problem: "is needed by kind redis",
+        },
+        Case {
+            store: "{kind: redis, url: \"http://127.0.0.1:6379\"}",
+            key: "gateway.challenge_store.url",
+            problem: "redis://",
+        },
+        Case {
+            store: "{kind: redis, url: \"redis://127.0.0.1:notaport/0\"}",
+            key: "gateway.challenge_store.url",
+            problem: "",
+        },
+        Case {
+            store: "{url: \"redis://127.0.0.1:6379/0\"}",
+            key: "gateway.challenge_store.url",
+            problem: "only for kind redis",
+        },
+        Case {
+            store: "{kind: redis, url: \"redis://127.0.0.1:6379/0\", timeout_ms: 0}",
+            key: "gateway.challenge_store.timeout_ms",
+            problem: "1 to 60000",
+        },
+        Case {
+            store: "{kind: valkey}",
+            key: "gateway.challenge_store.kind",
+            problem: "unknown variant",
+        },
+        Case {
+            store: "{kind: redis, url: \"redis://127.0.0.1:6379/0\", pool: 4}",
+            key: "gateway.challenge_store.pool",
+            problem: "unknown field",
+        },
+    ];
+    for c in cases {
+        let (key, problem) = error_for(&with(c.store));
+        assert_eq!(key, c.key, "{}", c.store);
+        assert!(problem.contains(c.problem), "{}: {problem}", c.store);
+    }
+    let d = temp_dir("store-ok");
+    let f = d.join("ok.yaml");
+    std::fs::write(&f, with("{kind: redis, url: \"rediss://:pw@127.0.0.1:6380/1\", key_prefix: \"a:\", timeout_ms: 150}")).unwrap();
+    let loaded = load(&f, &no_env).unwrap();
+    assert_eq!(loaded.file.gateway.challenge_store.timeout_ms, 150);
+}
+
+#[test]
+fn run_refuses_to_start_when_redis_does_not_answer() {
+    // A port just freed: nothing listens there, connections are refused.
+    let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = reserved.local_addr().unwrap().port();
+    drop(reserved);
+    let d = temp_dir("store-down");
+    let f = d.join("down.yaml");
+    let url = format!("redis://:hunter2@127.0.0.1:{port}/0");
+    std::fs::write(
+        &f,
+        MINIMAL.replace(
+            "gateway:\n",
+            &format!(
+                "gateway:\n  challenge_store: {{kind: redis, url: \"{url}\", timeout_ms: 300}}\n"
+            ),
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fidogate"))
+        .args(["run", "--config"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Redis does not answer PING"), "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert!(!err.contains("hunter2"), "the password is not shown: {err}");
+}
