@@ -141,4 +141,11 @@ pub(crate) enum Role {
         #[arg(long)]
         entries: u64,
     },
+    /// (internal) The spent-set of sealed challenges; prints its figures
+    /// as JSON.
+    #[command(hide = true)]
+    Spent {
+        #[arg(long)]
+        entries: u64,
+    },
 }

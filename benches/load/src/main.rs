@@ -93,6 +93,9 @@ fn main() -> ExitCode {
         Some(Role::Cache { entries }) => {
             roles::cache(entries, 200_000).and_then(|c| print_json(&c))
         }
+        Some(Role::Spent { entries }) => {
+            roles::spent(entries, 200_000).and_then(|c| print_json(&c))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -283,3 +283,50 @@ pub(crate) fn cache(entries: u64, ops: u64) -> Res<CacheFigures> {
         issue_take_ns,
     })
 }
+
+/// The spent-set with `entries` spent sealed challenges (each a 56-byte
+/// seal, kept 300 s): resident memory it added, and the cost of one spend
+/// on the full set (plus the refusal once it is full).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(crate) struct SpentFigures {
+    pub(crate) entries: u64,
+    pub(crate) resident_bytes: u64,
+    pub(crate) spend_ns: f64,
+}
+
+pub(crate) fn spent(entries: u64, ops: u64) -> Res<SpentFigures> {
+    let before = procfs::resident_bytes()?;
+    let store = MokaChallengeStore::new(entries + ops);
+    let ttl = Duration::from_secs(300);
+    let seal = |i: u64| {
+        let mut s = [0x5au8; 56];
+        s[..8].copy_from_slice(&i.to_le_bytes());
+        s
+    };
+    for i in 0..entries {
+        if !store.spend_now(&seal(i), ttl).map_err(|e| e.to_string())? {
+            return Err(format!("seal {i} was already spent"));
+        }
+    }
+    let held = store.spent_len();
+    if held != entries {
+        return Err(format!("the spent-set holds {held} of {entries}"));
+    }
+    let after = procfs::resident_bytes()?;
+    let start = Instant::now();
+    for i in entries..entries + ops {
+        if !store.spend_now(&seal(i), ttl).map_err(|e| e.to_string())? {
+            return Err(format!("seal {i} was already spent"));
+        }
+    }
+    let spend_ns = start.elapsed().as_secs_f64() * 1e9 / ops as f64;
+    // Full now: the next spend is refused, never recorded over a live one.
+    if store.spend_now(&seal(u64::MAX), ttl).is_ok() {
+        return Err("a full spent-set accepted one more".to_owned());
+    }
+    Ok(SpentFigures {
+        entries: held,
+        resident_bytes: after.saturating_sub(before),
+        spend_ns,
+    })
+}
