@@ -1,7 +1,9 @@
 //! fidogate-core: FIDO registration verification and the gateway engine.
 //!
-//! No I/O: no sockets, no clock, no globals. Time, trust anchors and policy
-//! are arguments.
+//! No I/O: no sockets, no globals, and no decision reads a clock. Time, trust
+//! anchors and policy are arguments; the one place that reads the system
+//! clock and the OS random source is [`gateway::SystemSource`], which the
+//! adapters hold and ask for each request's [`gateway::Env`].
 //!
 //! - [`webauthn`]: WebAuthn (FIDO2) registration verification, W3C WebAuthn
 //!   Level 3 §7.1.

@@ -14,7 +14,7 @@ use super::source::SourceError;
 use super::token::TokenError;
 use crate::error::ErrorClass;
 use crate::keycred::KeyCredentialError;
-use crate::uaf::{ServerDataIssueError, UafError};
+use crate::uaf::UafError;
 use crate::webauthn::WebauthnError;
 use http::Method;
 
@@ -316,17 +316,6 @@ pub enum UpstreamError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InternalError {
-    /// The adapter supplied too few random bytes for a challenge.
-    #[error("a challenge needs at least {need} random bytes, got {got}")]
-    Randomness {
-        /// Bytes needed.
-        need: usize,
-        /// Bytes supplied.
-        got: usize,
-    },
-    /// The UAF serverData could not be made.
-    #[error("serverData: {0}")]
-    ServerData(ServerDataIssueError),
     /// The verified-credential header could not be signed.
     #[error("signing the header: {0}")]
     Token(TokenError),

@@ -178,7 +178,7 @@ mod tests {
         assert_eq!(s(UpstreamError::NotJson.into()), (502, "bad_upstream"));
         assert_eq!(s(InternalError::HeaderValue.into()), (500, "internal"));
         assert_eq!(
-            s(InternalError::Randomness { need: 32, got: 1 }.into()),
+            s(InternalError::Source(crate::gateway::SourceError("no entropy".into())).into()),
             (500, "internal")
         );
     }
