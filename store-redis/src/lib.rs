@@ -298,7 +298,21 @@ mod tests {
             UnixTime::from_secs(1_700_000_000),
             Duration::from_secs(300),
         );
-        assert_eq!(decode(&encode(&c)), Some(c));
+        let text = encode(&c);
+        assert_eq!(decode(&text), Some(c));
+        // Every cut of a stored context, and a tampered one, is no context.
+        for n in 0..text.len() {
+            assert_eq!(
+                decode(text.get(..n).unwrap_or_default()),
+                None,
+                "cut at {n}"
+            );
+        }
+        assert_eq!(decode(&text.replace("\"ttl\":300", "\"ttl\":-1")), None);
+        assert_eq!(
+            decode(&text.replace("\"handle\":\"", "\"handle\":\"zz")),
+            None
+        );
         assert_eq!(decode("not json"), None);
         assert_eq!(decode("{\"route\":1}"), None);
     }
