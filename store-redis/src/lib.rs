@@ -248,7 +248,12 @@ impl ChallengeStore for RedisChallengeStore {
         })
     }
 
-    fn spend<'a>(&'a self, challenge: &'a [u8], ttl: Duration) -> StoreFuture<'a, bool> {
+    fn spend<'a>(
+        &'a self,
+        challenge: &'a [u8],
+        _now: UnixTime,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let mut cmd = redis::cmd("SET");
             cmd.arg(self.key("spent", challenge))

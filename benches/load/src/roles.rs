@@ -298,13 +298,17 @@ pub(crate) fn spent(entries: u64, ops: u64) -> Res<SpentFigures> {
     let before = procfs::resident_bytes()?;
     let store = MokaChallengeStore::new(entries + ops);
     let ttl = Duration::from_secs(300);
+    let now = fidogate_core::UnixTime::from_secs(1_700_000_000);
     let seal = |i: u64| {
         let mut s = [0x5au8; 56];
         s[..8].copy_from_slice(&i.to_le_bytes());
         s
     };
     for i in 0..entries {
-        if !store.spend_now(&seal(i), ttl).map_err(|e| e.to_string())? {
+        if !store
+            .spend_now(&seal(i), now, ttl)
+            .map_err(|e| e.to_string())?
+        {
             return Err(format!("seal {i} was already spent"));
         }
     }
@@ -315,13 +319,16 @@ pub(crate) fn spent(entries: u64, ops: u64) -> Res<SpentFigures> {
     let after = procfs::resident_bytes()?;
     let start = Instant::now();
     for i in entries..entries + ops {
-        if !store.spend_now(&seal(i), ttl).map_err(|e| e.to_string())? {
+        if !store
+            .spend_now(&seal(i), now, ttl)
+            .map_err(|e| e.to_string())?
+        {
             return Err(format!("seal {i} was already spent"));
         }
     }
     let spend_ns = start.elapsed().as_secs_f64() * 1e9 / ops as f64;
     // Full now: the next spend is refused, never recorded over a live one.
-    if store.spend_now(&seal(u64::MAX), ttl).is_ok() {
+    if store.spend_now(&seal(u64::MAX), now, ttl).is_ok() {
         return Err("a full spent-set accepted one more".to_owned());
     }
     Ok(SpentFigures {

@@ -9,8 +9,9 @@
 //! route or user, or after its expiry at the instant the caller passes.
 //!
 //! The store is a trait so a store shared by several gateway instances can
-//! be added; [`MokaChallengeStore`] is the in-process one: bounded, with
-//! per-entry time-to-live so expired entries also free their memory.
+//! be one (`fidogate-redis`); [`MokaChallengeStore`] is the in-process
+//! one: bounded, with per-entry time-to-live so expired entries also free
+//! their memory.
 //!
 //! ```
 //! use fidogate_core::gateway::{ChallengeContext, MokaChallengeStore};
@@ -26,18 +27,18 @@
 //! assert!(store.take_now(b"challenge-bytes")?.is_none()); // single use
 //!
 //! // A sealed challenge, once spent, stays spent for its lifetime.
-//! assert!(store.spend_now(b"sealed", Duration::from_secs(300))?);
-//! assert!(!store.spend_now(b"sealed", Duration::from_secs(300))?);
+//! assert!(store.spend_now(b"sealed", now, Duration::from_secs(300))?);
+//! assert!(!store.spend_now(b"sealed", now, Duration::from_secs(300))?);
 //! # Ok::<(), fidogate_core::gateway::StoreError>(())
 //! ```
 
+use super::spent::SpentSet;
 use crate::crypto::sha256;
 use crate::error::ErrorClass;
 use crate::time::UnixTime;
 use moka::Expiry;
 use moka::policy::EvictionPolicy;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// What a challenge was issued for.
@@ -181,12 +182,17 @@ pub trait ChallengeStore: Send + Sync + std::fmt::Debug {
     /// number of concurrent calls for one challenge, at most one gets it.
     fn take<'a>(&'a self, challenge: &'a [u8]) -> StoreFuture<'a, Option<ChallengeContext>>;
 
-    /// Records `challenge` as spent for `ttl` (its remaining lifetime);
-    /// `Ok(true)` the first time, `Ok(false)` when it was already spent.
-    /// Atomic: of any number of concurrent calls, at most one gets `true`.
-    /// An entry is never dropped before its `ttl`: when that would be
-    /// needed, the call fails with [`StoreError::Full`].
-    fn spend<'a>(&'a self, challenge: &'a [u8], ttl: Duration) -> StoreFuture<'a, bool>;
+    /// Records `challenge` as spent at `now` for `ttl` (its remaining
+    /// lifetime); `Ok(true)` the first time, `Ok(false)` when it was
+    /// already spent. Atomic: of any number of concurrent calls, at most
+    /// one gets `true`. An entry is never dropped before its `ttl`: when
+    /// that would be needed, the call fails with [`StoreError::Full`].
+    fn spend<'a>(
+        &'a self,
+        challenge: &'a [u8],
+        now: UnixTime,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool>;
 
     /// Whether the store answers now (for the health endpoint).
     fn health(&self) -> StoreFuture<'_, ()> {
@@ -198,20 +204,20 @@ pub trait ChallengeStore: Send + Sync + std::fmt::Debug {
 pub type StoreFuture<'a, T> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
-/// The in-process store over a moka cache: bounded (least recently used
-/// entries go first when full), entries dropped after their TTL.
+/// The in-process store: app-issued challenges pending in a moka cache
+/// (bounded, least recently issued dropped first, entries dropped after
+/// their TTL), spent sealed challenges in a [`SpentSet`] (bounded, never
+/// dropped before their expiry).
 ///
-/// Entries are kept compact, since a flood of options requests fills the
-/// store: the key is the challenge's SHA-256 (fixed size, held inline),
-/// route names and RP IDs are shared rather than copied per entry, and
-/// the context lives inside the cache's own entry.
+/// Pending entries are kept compact, since a flood of options requests
+/// fills the cache: the key is the challenge's SHA-256 (fixed size, held
+/// inline), route names and RP IDs are shared rather than copied per
+/// entry, and the context lives inside the cache's own entry.
 #[derive(Debug, Clone)]
 pub struct MokaChallengeStore {
     cache: moka::sync::Cache<[u8; 32], Pending, foldhash::fast::RandomState>,
     names: Arc<Names>,
-    spent: moka::sync::Cache<[u8; 32], Duration, foldhash::fast::RandomState>,
-    live: Arc<AtomicU64>,
-    capacity: u64,
+    spent: Arc<SpentSet>,
 }
 
 /// A pending challenge's context as the store holds it.
@@ -255,15 +261,6 @@ impl Names {
 
 struct PerEntryTtl;
 
-/// A spent entry lives exactly as long as the caller says.
-struct SpentTtl;
-
-impl Expiry<[u8; 32], Duration> for SpentTtl {
-    fn expire_after_create(&self, _: &[u8; 32], ttl: &Duration, _: Instant) -> Option<Duration> {
-        Some(*ttl)
-    }
-}
-
 impl Expiry<[u8; 32], Pending> for PerEntryTtl {
     fn expire_after_create(&self, _: &[u8; 32], value: &Pending, _: Instant) -> Option<Duration> {
         // A little past the TTL: the decision is `check`'s, against the
@@ -276,20 +273,10 @@ impl MokaChallengeStore {
     /// A store holding at most about `capacity` pending app-issued
     /// challenges, and at most `capacity` spent sealed ones.
     pub fn new(capacity: u64) -> Self {
-        let live = Arc::new(AtomicU64::new(0));
-        let counted = live.clone();
         Self {
-            // Spent entries leave only when their TTL passes: no size
-            // bound is given to moka, so it never evicts a live one; the
-            // bound is ours (`live`), checked before each insert.
-            spent: moka::sync::Cache::builder()
-                .expire_after(SpentTtl)
-                .eviction_listener(move |_, _, _| {
-                    counted.fetch_sub(1, Ordering::Relaxed);
-                })
-                .build_with_hasher(foldhash::fast::RandomState::default()),
-            live,
-            capacity,
+            // Spent entries leave only when their TTL passes, never to
+            // make room: the compact set, not moka, which would evict.
+            spent: Arc::new(SpentSet::new(capacity)),
             cache: moka::sync::Cache::builder()
                 .max_capacity(capacity)
                 // LRU rather than TinyLFU: a fresh challenge must always be
@@ -316,8 +303,7 @@ impl MokaChallengeStore {
 
     /// Spent sealed challenges still recorded.
     pub fn spent_len(&self) -> u64 {
-        self.spent.run_pending_tasks();
-        self.live.load(Ordering::Relaxed)
+        self.spent.len()
     }
 }
 
@@ -330,8 +316,13 @@ impl ChallengeStore for MokaChallengeStore {
         Box::pin(std::future::ready(self.take_now(challenge)))
     }
 
-    fn spend<'a>(&'a self, challenge: &'a [u8], ttl: Duration) -> StoreFuture<'a, bool> {
-        Box::pin(std::future::ready(self.spend_now(challenge, ttl)))
+    fn spend<'a>(
+        &'a self,
+        challenge: &'a [u8],
+        now: UnixTime,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(std::future::ready(self.spend_now(challenge, now, ttl)))
     }
 }
 
@@ -366,31 +357,13 @@ impl MokaChallengeStore {
     }
 
     /// [`ChallengeStore::spend`], at once.
-    pub fn spend_now(&self, challenge: &[u8], ttl: Duration) -> Result<bool, StoreError> {
-        let key = sha256(challenge);
-        if self.spent.contains_key(&key) {
-            return Ok(false);
-        }
-        // Reserve a place first, so concurrent spends cannot overshoot.
-        if self.live.fetch_add(1, Ordering::Relaxed) >= self.capacity {
-            self.live.fetch_sub(1, Ordering::Relaxed);
-            // Expired entries may not have been reclaimed yet.
-            self.spent.run_pending_tasks();
-            if self.live.fetch_add(1, Ordering::Relaxed) >= self.capacity {
-                self.live.fetch_sub(1, Ordering::Relaxed);
-                return Err(StoreError::Full {
-                    capacity: self.capacity,
-                });
-            }
-        }
-        // `or_insert_with` runs one initializer per key at a time: exactly
-        // one of concurrent callers gets a fresh entry.
-        let entry = self.spent.entry(key).or_insert_with(|| ttl);
-        if !entry.is_fresh() {
-            // Another call recorded it first.
-            self.live.fetch_sub(1, Ordering::Relaxed);
-        }
-        Ok(entry.is_fresh())
+    pub fn spend_now(
+        &self,
+        challenge: &[u8],
+        now: UnixTime,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        self.spent.spend(challenge, now, ttl)
     }
 }
 
@@ -508,61 +481,13 @@ mod tests {
     }
 
     #[test]
-    fn spent_entries_are_single_use_and_bounded_never_evicted() {
-        let store = MokaChallengeStore::new(100);
-        let ttl = Duration::from_secs(300);
-        assert_eq!(store.spend_now(b"s1", ttl), Ok(true));
-        assert_eq!(store.spend_now(b"s1", ttl), Ok(false));
-        for i in 1..100u32 {
-            assert_eq!(store.spend_now(&i.to_be_bytes(), ttl), Ok(true), "{i}");
-        }
-        assert_eq!(store.spent_len(), 100);
-        // Full of live entries: the next spend is refused, and the first
-        // one is still recorded (not evicted to make room).
-        assert_eq!(
-            store.spend_now(b"one more", ttl),
-            Err(StoreError::Full { capacity: 100 })
-        );
-        assert_eq!(store.spend_now(b"s1", ttl), Ok(false));
-        assert_eq!(store.spent_len(), 100);
-    }
-
-    #[test]
-    fn spent_entries_leave_after_their_ttl_and_make_room() {
-        let store = MokaChallengeStore::new(2);
-        assert_eq!(store.spend_now(b"a", Duration::from_millis(1)), Ok(true));
-        assert_eq!(store.spend_now(b"b", Duration::from_millis(1)), Ok(true));
-        // Moka reclaims expired entries on its own clock (a timer wheel of
-        // about a second): wait for it, bounded; no duration is asserted.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let spent = loop {
-            match store.spend_now(b"c", Duration::from_secs(60)) {
-                Err(StoreError::Full { .. }) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                other => break other,
-            }
-        };
-        assert_eq!(spent, Ok(true));
-        assert!(store.spent_len() <= 2);
-    }
-
-    #[test]
-    fn concurrent_spends_succeed_at_most_once() {
-        let store = MokaChallengeStore::new(10_000);
-        for round in 0..200u32 {
-            let key = round.to_be_bytes();
-            let winners: usize = std::thread::scope(|s| {
-                let handles: Vec<_> = (0..8)
-                    .map(|_| s.spawn(|| store.spend_now(&key, Duration::from_secs(60)) == Ok(true)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| usize::from(h.join().unwrap()))
-                    .sum()
-            });
-            assert_eq!(winners, 1, "round {round}");
-        }
-        assert_eq!(store.spent_len(), 200);
+    fn spent_seals_are_single_use() {
+        let store = MokaChallengeStore::new(10);
+        let ttl = Duration::from_secs(60);
+        assert_eq!(store.spend_now(b"s", NOW, ttl), Ok(true));
+        assert_eq!(store.spend_now(b"s", NOW, ttl), Ok(false));
+        // Spent seals and pending challenges do not share keys.
+        assert_eq!(store.take_now(b"s"), Ok(None));
+        assert_eq!(store.spent_len(), 1);
     }
 }

@@ -321,7 +321,7 @@ impl Gateway {
         let left = authentic.expiry.as_secs().saturating_sub(env.now.as_secs());
         if let Ok(left) = u64::try_from(left) {
             let ttl = Duration::from_secs(left.saturating_add(1));
-            if !self.inner.store.spend(&sealed, ttl).await? {
+            if !self.inner.store.spend(&sealed, env.now, ttl).await? {
                 return Err(ChallengeError::Spent.into());
             }
         }

@@ -67,6 +67,7 @@ pub mod route;
 mod routes;
 pub mod seal;
 pub mod source;
+pub mod spent;
 pub mod token;
 
 pub use action::{
@@ -85,6 +86,7 @@ pub use error::{CredentialRole, GatewayError, InternalError, RequestError, Upstr
 pub use reply::{RETRY_AFTER_SECS, Refusal, Reply};
 pub use seal::{MAX_SEALED_USERNAME, SealError, UsernameTooLong};
 pub use source::{Env, ManualSource, Source, SourceError, SystemSource};
+pub use spent::SpentSet;
 pub use token::{
     CredentialClaim, CredentialClaims, FlagsClaim, TokenError, TokenSigner, jwks_json, verify_token,
 };
