@@ -645,3 +645,130 @@ fn a_username_longer_than_a_seal_carries_is_refused_at_the_options_endpoint() {
         200
     );
 }
+
+/// A store whose spends answer only on a later poll, as one across the
+/// network does (the in-process store's answer is there at once).
+#[derive(Debug)]
+struct Remote {
+    inner: MokaChallengeStore,
+    pending: std::sync::atomic::AtomicUsize,
+}
+
+impl ChallengeStore for Remote {
+    fn issue<'a>(&'a self, challenge: &'a [u8], context: ChallengeContext) -> StoreFuture<'a, ()> {
+        self.inner.issue(challenge, context)
+    }
+
+    fn take<'a>(&'a self, challenge: &'a [u8]) -> StoreFuture<'a, Option<ChallengeContext>> {
+        self.inner.take(challenge)
+    }
+
+    fn spend<'a>(
+        &'a self,
+        challenge: &'a [u8],
+        now: UnixTime,
+        ttl: std::time::Duration,
+    ) -> StoreFuture<'a, bool> {
+        // Recorded when sent, as Redis records it whatever the caller does
+        // next; answered one poll later.
+        let answer = self.inner.spend_now(challenge, now, ttl);
+        let mut sent = false;
+        Box::pin(std::future::poll_fn(move |cx| {
+            if sent {
+                std::task::Poll::Ready(answer.clone())
+            } else {
+                sent = true;
+                self.pending
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        }))
+    }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+#[test]
+fn a_store_that_answers_later_gives_every_answer_the_in_process_one_gives() {
+    // The engine verifies while a remote spend travels; the answers, and
+    // what is spent, must not differ from a store that answers at once.
+    let run = |store: Arc<dyn ChallengeStore>| -> Vec<(u16, String)> {
+        let g = Gateway::new(simple_config(), keys(), TrustAnchors::new(), store).unwrap();
+        let submit = |body: &[u8], at: i64| {
+            let ix = intercept(&g, "/attestation/result");
+            match block_on(g.on_body(&ix, body, &env(at, 4))) {
+                BodyAction::Forward(f) => {
+                    assert_eq!(f.headers.len(), 1);
+                    (200, String::new())
+                }
+                BodyAction::Respond(r) => (
+                    r.status.as_u16(),
+                    json_of(&r)["errorMessage"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
+            }
+        };
+        let challenge = |user: &str| {
+            let ix = intercept(&g, "/attestation/options");
+            let body = format!(r#"{{"username":"{user}"}}"#);
+            let o = json_of(&respond(block_on(g.on_body(
+                &ix,
+                body.as_bytes(),
+                &env(T0, 3),
+            ))));
+            b64::decode(o["challenge"].as_str().unwrap()).unwrap()
+        };
+        let reg = |c: &[u8], origin: &str, seed: u64| {
+            Authenticator::none(alg::ES256, seed)
+                .register("example.com", origin, c)
+                .to_string()
+        };
+        let mut answers = Vec::new();
+        // Accepted, then its replay refused.
+        let good = reg(&challenge("a"), "https://example.com", 30);
+        answers.push(submit(good.as_bytes(), T0 + 1));
+        answers.push(submit(good.as_bytes(), T0 + 1));
+        // A registration that fails verification still spends its
+        // challenge: the good one answering it afterwards is refused.
+        let c = challenge("b");
+        answers.push(submit(
+            reg(&c, "https://evil.example", 31).as_bytes(),
+            T0 + 1,
+        ));
+        answers.push(submit(
+            reg(&c, "https://example.com", 32).as_bytes(),
+            T0 + 1,
+        ));
+        // Expired: refused by the seal (and nothing to record).
+        let late = reg(&challenge("c"), "https://example.com", 33);
+        answers.push(submit(late.as_bytes(), T0 + 10_000));
+        answers
+    };
+    let at_once = run(Arc::new(MokaChallengeStore::new(100)));
+    let remote = Arc::new(Remote {
+        inner: MokaChallengeStore::new(100),
+        pending: Default::default(),
+    });
+    let later = run(remote.clone());
+    assert_eq!(later, at_once);
+    // The remote path was taken (one pending spend per submission that
+    // reached the store), and the outcomes are the expected ones.
+    assert_eq!(remote.pending.load(std::sync::atomic::Ordering::Relaxed), 4);
+    let statuses: Vec<u16> = at_once.iter().map(|a| a.0).collect();
+    assert_eq!(statuses, [200, 403, 403, 403, 403]);
+    assert!(at_once[1].1.contains("already used"), "{:?}", at_once[1]);
+    assert!(at_once[2].1.contains("origin"), "{:?}", at_once[2]);
+    assert!(at_once[3].1.contains("already used"), "{:?}", at_once[3]);
+    assert!(at_once[4].1.contains("expired"), "{:?}", at_once[4]);
+}

@@ -42,8 +42,9 @@ use fidogate_core::crypto::sha256;
 use fidogate_core::gateway::{ChallengeContext, ChallengeStore, StoreError, StoreFuture};
 use redis::aio::ConnectionManager;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
 use std::time::Duration;
 use tokio::runtime::Handle;
 
@@ -52,12 +53,37 @@ use tokio::runtime::Handle;
 pub struct RedisChallengeStore {
     conn: ConnectionManager,
     runtime: Handle,
+    client: redis::Client,
+    config: redis::aio::ConnectionManagerConfig,
+    /// Connections driven by the callers' own runtimes, one per calling
+    /// thread, so that a command costs no hop to another thread.
+    local: Arc<Mutex<Vec<Local>>>,
     prefix: String,
     timeout: Duration,
     /// The URL without its password, for messages.
     shown: Arc<str>,
     up: Arc<AtomicBool>,
 }
+
+/// A connection made on (and driven by) a calling thread's runtime.
+#[derive(Clone)]
+struct Local {
+    thread: ThreadId,
+    conn: ConnectionManager,
+    /// Also held by a task on that runtime: alone here once the runtime
+    /// has shut down (and the connection with it).
+    alive: Arc<()>,
+}
+
+impl Local {
+    fn alive(&self) -> bool {
+        Arc::strong_count(&self.alive) > 1
+    }
+}
+
+/// Connections kept per calling thread, at most; past it, calls go
+/// through the store's own runtime.
+const MAX_LOCAL: usize = 256;
 
 impl std::fmt::Debug for RedisChallengeStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -111,8 +137,10 @@ impl RedisChallengeStore {
             .set_response_timeout(Some(timeout))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_secs(1));
-        let connecting =
-            runtime.spawn(async move { ConnectionManager::new_with_config(client, config).await });
+        let connecting = {
+            let (client, config) = (client.clone(), config.clone());
+            runtime.spawn(async move { ConnectionManager::new_with_config(client, config).await })
+        };
         let conn = match tokio::time::timeout(timeout, connecting).await {
             Ok(Ok(Ok(conn))) => conn,
             Ok(Ok(Err(e))) => return Err(unavailable(e.to_string())),
@@ -127,6 +155,9 @@ impl RedisChallengeStore {
         let store = Self {
             conn,
             runtime,
+            client,
+            config,
+            local: Arc::default(),
             prefix: prefix.to_owned(),
             timeout,
             shown,
@@ -170,26 +201,84 @@ impl RedisChallengeStore {
         result
     }
 
-    /// Runs one command on the store's runtime, within the deadline.
+    /// Runs one command within the deadline: on a connection of the
+    /// calling thread's runtime, made on its first call, or (outside a
+    /// tokio runtime) on the store's own.
     async fn run<T: redis::FromRedisValue + Send + 'static>(
         &self,
         cmd: redis::Cmd,
     ) -> Result<T, StoreError> {
-        let mut conn = self.conn.clone();
-        let work = self
-            .runtime
-            .spawn(async move { cmd.query_async::<T>(&mut conn).await });
         let shown = &self.shown;
-        let result = match tokio::time::timeout(self.timeout, work).await {
-            Ok(Ok(Ok(v))) => Ok(v),
-            Ok(Ok(Err(e))) => Err(StoreError::Unavailable(format!("{shown}: {e}"))),
+        let timeout = self.timeout;
+        let answer = match Handle::try_current() {
+            Ok(here) => {
+                tokio::time::timeout(timeout, async {
+                    let mut conn = self.local_conn(&here).await?;
+                    cmd.query_async::<T>(&mut conn).await
+                })
+                .await
+            }
+            // No runtime here (so no timer either): the deadline too is
+            // kept on the store's runtime.
+            Err(_) => {
+                let mut conn = self.conn.clone();
+                let work = self.runtime.spawn(async move {
+                    tokio::time::timeout(timeout, cmd.query_async::<T>(&mut conn)).await
+                });
+                match work.await {
+                    Ok(answer) => answer,
+                    Err(e) => Ok(Err(redis::RedisError::from(std::io::Error::other(e)))),
+                }
+            }
+        };
+        let result = match answer {
+            Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(StoreError::Unavailable(format!("{shown}: {e}"))),
             Err(_) => Err(StoreError::Unavailable(format!(
                 "{shown}: no answer within {} ms",
-                self.timeout.as_millis()
+                timeout.as_millis()
             ))),
         };
         self.note(result)
+    }
+
+    /// The calling thread's connection, made now if it has none (or its
+    /// runtime has shut down since).
+    async fn local_conn(&self, here: &Handle) -> redis::RedisResult<ConnectionManager> {
+        let me = std::thread::current().id();
+        let found = self
+            .locals()
+            .iter()
+            .find(|l| l.thread == me && l.alive())
+            .cloned();
+        if let Some(local) = found {
+            return Ok(local.conn);
+        }
+        let conn =
+            ConnectionManager::new_with_config(self.client.clone(), self.config.clone()).await?;
+        let alive = Arc::new(());
+        let held = alive.clone();
+        here.spawn(async move {
+            let _held = held;
+            std::future::pending::<()>().await;
+        });
+        let mut locals = self.locals();
+        locals.retain(|l| l.alive() && l.thread != me);
+        if locals.len() < MAX_LOCAL {
+            locals.push(Local {
+                thread: me,
+                conn: conn.clone(),
+                alive,
+            });
+        }
+        Ok(conn)
+    }
+
+    fn locals(&self) -> std::sync::MutexGuard<'_, Vec<Local>> {
+        // A push or a retain cannot leave the list half-changed.
+        self.local
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -141,6 +141,30 @@ pub(crate) enum Role {
         #[arg(long)]
         entries: u64,
     },
+    /// The challenge stores under load: registrations through `fidogate
+    /// run` with the memory store and with Redis (a `redis-server` of its
+    /// own on 127.0.0.1), then an options flood with a registration
+    /// pending (stores.md, stores.csv in --out).
+    Stores {
+        #[command(flatten)]
+        run: RunArgs,
+        /// Options requests in each flood.
+        #[arg(long, default_value_t = 1_000_000)]
+        flood: u64,
+    },
+    /// (internal) One options flood with a registration pending; prints
+    /// its figures as JSON.
+    #[command(hide = true)]
+    Flood {
+        #[arg(long)]
+        target: SocketAddr,
+        #[arg(long)]
+        requests: u64,
+        #[arg(long)]
+        connections: usize,
+        #[arg(long)]
+        server_pid: u32,
+    },
     /// (internal) The spent-set of sealed challenges; prints its figures
     /// as JSON.
     #[command(hide = true)]

@@ -28,6 +28,9 @@ pub(crate) enum Workload {
     Post,
     /// A registration: options, the authenticator signs, result.
     Register,
+    /// Registration options alone, each for a new user (a flood of
+    /// challenges never answered).
+    Options,
 }
 
 impl Workload {
@@ -36,6 +39,7 @@ impl Workload {
             Self::Get => "get",
             Self::Post => "post",
             Self::Register => "register",
+            Self::Options => "options",
         }
     }
 
@@ -44,7 +48,10 @@ impl Workload {
             "get" => Ok(Self::Get),
             "post" => Ok(Self::Post),
             "register" => Ok(Self::Register),
-            other => Err(format!("workload {other:?}: get, post or register")),
+            "options" => Ok(Self::Options),
+            other => Err(format!(
+                "workload {other:?}: get, post, register or options"
+            )),
         }
     }
 }
@@ -109,7 +116,7 @@ fn histogram() -> Res<Histogram<u64>> {
     Histogram::new_with_bounds(1, 60_000_000, 3).map_err(|e| format!("histogram: {e}"))
 }
 
-async fn send(
+pub(crate) async fn send(
     sender: &mut http1::SendRequest<Full<Bytes>>,
     target: SocketAddr,
     method: Method,
@@ -135,6 +142,29 @@ async fn send(
     Ok((status, body))
 }
 
+/// Registration options for `user`: the challenge, or `None` when the
+/// gateway refused.
+pub(crate) async fn options(
+    sender: &mut http1::SendRequest<Full<Bytes>>,
+    target: SocketAddr,
+    user: &str,
+) -> Result<Option<Vec<u8>>, String> {
+    let options =
+        format!(r#"{{"username":"{user}","displayName":"{user}","attestation":"direct"}}"#);
+    let (s, answer) = send(sender, target, Method::POST, OPTIONS, Bytes::from(options)).await?;
+    if !s.is_success() {
+        return Ok(None);
+    }
+    let answer: serde_json::Value =
+        serde_json::from_slice(&answer).map_err(|e| format!("options answer: {e}"))?;
+    answer
+        .get("challenge")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|c| fidogate_core::b64::decode(c).ok())
+        .map(Some)
+        .ok_or_else(|| "options answer without a challenge".to_owned())
+}
+
 /// One unit of work: a request, or a registration's two.
 async fn unit(
     sender: &mut http1::SendRequest<Full<Bytes>>,
@@ -151,23 +181,17 @@ async fn unit(
             let (s, _) = send(sender, target, Method::POST, PASS, shared.body.clone()).await?;
             Ok(s.is_success())
         }
+        Workload::Options => {
+            let Some(_) = options(sender, target, &format!("user-{n}")).await? else {
+                return Ok(false);
+            };
+            Ok(true)
+        }
         Workload::Register => {
             let authn = shared.authn.as_ref().ok_or("no authenticator")?;
-            let options = format!(
-                r#"{{"username":"user-{n}","displayName":"User {n}","attestation":"direct"}}"#
-            );
-            let (s, answer) =
-                send(sender, target, Method::POST, OPTIONS, Bytes::from(options)).await?;
-            if !s.is_success() {
+            let Some(challenge) = options(sender, target, &format!("user-{n}")).await? else {
                 return Ok(false);
-            }
-            let answer: serde_json::Value =
-                serde_json::from_slice(&answer).map_err(|e| format!("options answer: {e}"))?;
-            let challenge = answer
-                .get("challenge")
-                .and_then(serde_json::Value::as_str)
-                .and_then(|c| fidogate_core::b64::decode(c).ok())
-                .ok_or("options answer without a challenge")?;
+            };
             let body = registration(authn, &challenge).to_string();
             let (s, _) = send(sender, target, Method::POST, RESULT, Bytes::from(body)).await?;
             Ok(s.is_success())

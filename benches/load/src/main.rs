@@ -23,6 +23,7 @@ mod process;
 mod procfs;
 mod report;
 mod roles;
+mod stores;
 
 use clap::Parser;
 use cli::{Cli, Role};
@@ -84,7 +85,7 @@ fn main() -> ExitCode {
             threads,
         }) => std::fs::create_dir_all(&dir)
             .map_err(|e| format!("{}: {e}", dir.display()))
-            .and_then(|()| write_fidogate_config(&dir, listen, upstream, threads))
+            .and_then(|()| write_fidogate_config(&dir, listen, upstream, threads, None))
             .map(|path| println!("{}", path.display())),
         Some(Role::Burn { seconds }) => {
             roles::burn(seconds);
@@ -93,6 +94,13 @@ fn main() -> ExitCode {
         Some(Role::Cache { entries }) => {
             roles::cache(entries, 200_000).and_then(|c| print_json(&c))
         }
+        Some(Role::Stores { run, flood }) => stores::stores(&run, flood),
+        Some(Role::Flood {
+            target,
+            requests,
+            connections,
+            server_pid,
+        }) => stores::flood(target, connections, requests, server_pid).and_then(|f| print_json(&f)),
         Some(Role::Spent { entries }) => {
             roles::spent(entries, 200_000).and_then(|c| print_json(&c))
         }

@@ -89,7 +89,8 @@ pub(crate) fn orchestrate(args: &RunArgs) -> Res<()> {
                         ]),
                     ),
                     (Adapter::Pingora, true) => {
-                        let config = h.fidogate_config(listen, upstream_addr, args.threads)?;
+                        let config =
+                            h.fidogate_config(listen, upstream_addr, args.threads, None)?;
                         (
                             h.fidogate.clone(),
                             argv(&[&"run", &"--config", &config.display()]),

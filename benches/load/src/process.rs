@@ -181,19 +181,28 @@ impl Harness {
         listen: SocketAddr,
         upstream: SocketAddr,
         threads: usize,
+        redis: Option<&str>,
     ) -> Res<PathBuf> {
-        write_fidogate_config(&self.dir, listen, upstream, threads)
+        write_fidogate_config(&self.dir, listen, upstream, threads, redis)
     }
 }
 
 /// The `fidogate run` configuration of the harness, with its trust anchor
-/// and key files in `d`.
+/// and key files in `d`; the challenge store is the memory one, or Redis
+/// at `redis`.
 pub(crate) fn write_fidogate_config(
     d: &Path,
     listen: SocketAddr,
     upstream: SocketAddr,
     threads: usize,
+    redis: Option<&str>,
 ) -> Res<PathBuf> {
+    let store = match redis {
+        Some(url) => format!(
+            "  challenge_store:\n    kind: redis\n    url: {url}\n    key_prefix: \"fidogate-load:\"\n    timeout_ms: 200\n"
+        ),
+        None => String::new(),
+    };
     let root = fidogate_testkit::webauthn::attestation_root(900);
     std::fs::write(d.join("root.pem"), root.pem()).map_err(|e| format!("root.pem: {e}"))?;
     let yaml = format!(
@@ -215,7 +224,7 @@ gateway:
   routes:
     - name: passkeys
       dialect: webauthn
-"#,
+{store}"#,
         key = d.join("signing-key.pem").display(),
         secret = d.join("secret").display(),
         root = d.join("root.pem").display(),

@@ -52,6 +52,13 @@ pub(crate) fn resident_bytes() -> Result<u64, String> {
     status_vm_rss(&status).ok_or_else(|| "/proc/self/status: no VmRSS".to_owned())
 }
 
+/// Resident memory of process `pid`, in bytes (VmRSS).
+pub(crate) fn resident_bytes_of(pid: u32) -> Result<u64, String> {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    status_vm_rss(&status).ok_or_else(|| format!("{path}: no VmRSS"))
+}
+
 fn status_vm_rss(status: &str) -> Option<u64> {
     status
         .lines()

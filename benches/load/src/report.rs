@@ -62,7 +62,7 @@ impl Machine {
 }
 
 /// The median (the mean of the middle two for an even count).
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
     match (v.get(n.wrapping_sub(1) / 2), v.get(n / 2)) {

@@ -6,7 +6,7 @@ use super::action::{
     AfterKind, AfterResponse, AppAnswer, BodyAction, Endpoint, Failure, Forward, Intercept,
     RequestAction, ResponseAction,
 };
-use super::challenge::{ChallengeContext, ChallengeError, ChallengeStore};
+use super::challenge::{ChallengeContext, ChallengeError, ChallengeStore, StoreFuture};
 use super::config::{ChallengeSource, ConfigError, GatewayConfig};
 use super::dialect::{self, AppChallenge, Check, Registration, Verifier};
 use super::error::{GatewayError, InternalError, RequestError, UpstreamError};
@@ -16,7 +16,7 @@ use super::route::{PathTemplate, RequestPath};
 use super::routes::{self, Route};
 use super::seal::{SEAL_RANDOM_LEN, SealKeys, SealedUser};
 use super::source::Env;
-use super::token::{CredentialClaims, TokenSigner, jwks_json};
+use super::token::{CredentialClaim, CredentialClaims, TokenSigner, jwks_json};
 use crate::b64;
 use crate::trust::TrustAnchors;
 use crate::uaf::RegistrationPolicy;
@@ -305,32 +305,67 @@ impl Gateway {
         Ok(BodyAction::Respond(Reply::ok(&answer)))
     }
 
-    /// Opens the seal of a gateway-issued challenge and spends it: the user
-    /// it was issued for, and their user handle.
-    async fn open_sealed(
+    /// Opens the seal of a gateway-issued challenge, spends it and
+    /// verifies the registration: the user it was issued for, their user
+    /// handle, and the credentials.
+    ///
+    /// The seal is spent as soon as it is known to be ours, pass or fail,
+    /// and kept until it expires (when the seal refuses it anyway). An
+    /// in-process store answers at once, and a replay is refused before
+    /// any verification. A remote store's answer takes a round trip: the
+    /// registration is checked and verified while the spend travels, and
+    /// the answer waits for it. Either way the refusals come in one order
+    /// (the store, then spent, then the seal's context, then the
+    /// registration), and nothing passes that was not spent by this call.
+    async fn open_and_verify(
         &self,
         route: &Route,
         intercept: &Intercept,
         registration: &dyn Registration,
         env: &Env,
-    ) -> Result<(Option<String>, Option<Vec<u8>>), GatewayError> {
+    ) -> Result<Verified, GatewayError> {
         let sealed = registration.sealed()?;
         let authentic = self.inner.seals.authenticate(&sealed)?;
-        // Spent as soon as it is known to be ours, pass or fail, and kept
-        // until it expires (when the seal refuses it anyway).
         let left = authentic.expiry.as_secs().saturating_sub(env.now.as_secs());
-        if let Ok(left) = u64::try_from(left) {
+        // Already expired (negative): nothing to record, the check refuses.
+        let spend = u64::try_from(left).ok().map(|left| {
             let ttl = Duration::from_secs(left.saturating_add(1));
-            if !self.inner.store.spend(&sealed, env.now, ttl).await? {
-                return Err(ChallengeError::Spent.into());
-            }
+            self.inner.store.spend(&sealed, env.now, ttl)
+        });
+        let checked = || -> Result<Verified, GatewayError> {
+            let opened = authentic.check(&route.name, intercept.username.as_deref(), env.now)?;
+            let username = opened.username.or_else(|| intercept.username.clone());
+            let user_handle = username
+                .as_deref()
+                .and_then(|u| route.rules.user_handle(&self.inner.verifier, u));
+            let credentials = registration.verify(&Check {
+                verifier: &self.inner.verifier,
+                now: env.now,
+            })?;
+            Ok(Verified {
+                username,
+                user_handle,
+                credentials,
+            })
+        };
+        let spent = match spend {
+            // Already expired: nothing to record; the check refuses it.
+            None => true,
+            Some(mut spend) => match ready_now(&mut spend) {
+                Some(spent) => spent?,
+                None => {
+                    let checked = checked();
+                    if !spend.await? {
+                        return Err(ChallengeError::Spent.into());
+                    }
+                    return checked;
+                }
+            },
+        };
+        if !spent {
+            return Err(ChallengeError::Spent.into());
         }
-        let opened = authentic.check(&route.name, intercept.username.as_deref(), env.now)?;
-        let username = opened.username.or_else(|| intercept.username.clone());
-        let handle = username
-            .as_deref()
-            .and_then(|u| route.rules.user_handle(&self.inner.verifier, u));
-        Ok((username, handle))
+        checked()
     }
 
     async fn result(
@@ -341,12 +376,15 @@ impl Gateway {
     ) -> Result<BodyAction, GatewayError> {
         let route = &intercept.route;
         let registration = route.rules.parse(body)?;
-        // The challenge is spent before verifying: whether the registration
-        // passes or not, and only one of two concurrent submissions can
-        // spend it.
-        let (username, user_handle) = match route.source {
+        // The challenge is spent whether the registration passes or not,
+        // and only one of two concurrent submissions can spend it.
+        let Verified {
+            username,
+            user_handle,
+            credentials,
+        } = match route.source {
             ChallengeSource::Gateway => {
-                self.open_sealed(route, intercept, registration.as_ref(), env)
+                self.open_and_verify(route, intercept, registration.as_ref(), env)
                     .await?
             }
             ChallengeSource::Upstream => {
@@ -357,13 +395,17 @@ impl Gateway {
                     .await?
                     .ok_or(ChallengeError::Unknown)?;
                 context.check(&route.name, intercept.username.as_deref(), env.now)?;
-                (context.username, context.user_handle)
+                let credentials = registration.verify(&Check {
+                    verifier: &self.inner.verifier,
+                    now: env.now,
+                })?;
+                Verified {
+                    username: context.username,
+                    user_handle: context.user_handle,
+                    credentials,
+                }
             }
         };
-        let credentials = registration.verify(&Check {
-            verifier: &self.inner.verifier,
-            now: env.now,
-        })?;
         let (_, jti) = env.random.split_at(32);
         let now = env.now.as_secs();
         let config = &self.inner.config;
@@ -536,4 +578,24 @@ fn verifier(
         uaf_require_trusted: config.uaf.require_trusted,
         user_handle_key: secret.to_vec(),
     })
+}
+
+/// A registration verified against its challenge, and who it is for.
+struct Verified {
+    username: Option<String>,
+    user_handle: Option<Vec<u8>>,
+    credentials: Vec<CredentialClaim>,
+}
+
+/// The store's answer if it is already there (an in-process store's
+/// always is); else `None`, the call having been started (a remote
+/// store sends its command on this first poll), to be awaited later.
+fn ready_now<T>(
+    future: &mut StoreFuture<'_, T>,
+) -> Option<Result<T, super::challenge::StoreError>> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(answer) => Some(answer),
+        std::task::Poll::Pending => None,
+    }
 }
