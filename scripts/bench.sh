@@ -2,7 +2,8 @@
 # Every table of BENCHMARKS.md, on this machine: the verification and
 # engine benches (criterion) with each crypto backend, webauthn-rs-core
 # beside them, then the gateway load harness (127.0.0.1 only, bounded:
-# about 17 minutes in all with the defaults). Results go to
+# about 21 minutes in all with the defaults; the store comparison starts a
+# redis-server of its own on 127.0.0.1). Results go to
 # benches/results (or $FIDOGATE_BENCH_OUT); extra arguments go to the
 # harness (`target/release/gateway-load --help`).
 set -euo pipefail
@@ -20,3 +21,5 @@ echo "== gateway load harness"
 cargo build --release -p fidogate-proxy -p fidogate-load
 target/release/gateway-load criterion-tables --dir target/criterion --out "$out"
 target/release/gateway-load --out "$out" "$@"
+echo "== challenge stores: memory vs Redis, options flood"
+target/release/gateway-load stores --out "$out"

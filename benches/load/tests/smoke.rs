@@ -96,3 +96,70 @@ fn every_variant_runs_and_every_table_is_written() {
     }
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn the_store_comparison_runs_against_both_stores() {
+    if Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: redis-server is not installed (bash scripts/bootstrap.sh installs it)");
+        return;
+    }
+    let out = std::env::temp_dir().join(format!("fidogate-stores-smoke-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let output = Command::new(env!("CARGO_BIN_EXE_gateway-load"))
+        .args([
+            "stores",
+            "--duration",
+            "1",
+            "--warmup",
+            "0",
+            "--rounds",
+            "1",
+            "--connections",
+            "4",
+            "--register-connections",
+            "1",
+            "--flood",
+            "500",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .arg("--fidogate")
+        .arg(fidogate_testkit::fidogate_binary())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "gateway-load stores failed:\n{stderr}"
+    );
+    let csv = std::fs::read_to_string(out.join("stores.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    // Registrations and a flood, each against both stores, without errors.
+    for (table, store) in [
+        ("registrations", "memory"),
+        ("registrations", "redis"),
+        ("flood", "memory"),
+        ("flood", "redis"),
+    ] {
+        let row = rows
+            .iter()
+            .find(|r| r[0] == table && r[1] == store)
+            .unwrap_or_else(|| panic!("no {table} row for {store}:\n{csv}"));
+        assert!(row[2].parse::<f64>().unwrap() > 0.0, "{row:?}");
+        assert_eq!(row[6], "0", "errors: {row:?}");
+    }
+    let md = std::fs::read_to_string(out.join("stores.md")).unwrap();
+    // The registration pending through each flood was accepted, its
+    // replay refused (the run fails otherwise).
+    assert_eq!(md.matches("| 500 |").count(), 2, "{md}");
+    assert_eq!(md.matches("| 200 | 403 |").count(), 2, "{md}");
+    let _ = std::fs::remove_dir_all(&out);
+}
