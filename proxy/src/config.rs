@@ -130,6 +130,8 @@ pub struct Loaded {
     pub secret_path: PathBuf,
     /// `previous_secret_files`, resolved.
     pub previous_secret_paths: Vec<PathBuf>,
+    /// `gateway.challenge_store.ca_file`'s certificates (PEM), read.
+    pub redis_roots: Option<Vec<u8>>,
 }
 
 /// Reads and validates `path`, applying environment overrides from `env`
@@ -254,6 +256,23 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
     if let Some(url) = &cfg.gateway.challenge_store.url {
         fidogate_redis::check_url(url).map_err(|e| err("gateway.challenge_store.url", e))?;
     }
+    let redis_roots = match &cfg.gateway.challenge_store.ca_file {
+        Some(path) => {
+            let key = "gateway.challenge_store.ca_file";
+            let p = resolve(path);
+            let pem = std::fs::read(&p)
+                .map_err(|e| err(key, format!("cannot read {}: {e}", p.display())))?;
+            // Every certificate must parse, so that a bad file fails here
+            // and not at the first connection.
+            let found = TrustAnchor::from_pem(&pem, &p.display().to_string())
+                .map_err(|e| err(key, e.to_string()))?;
+            if found.is_empty() {
+                return Err(err(key, format!("{} holds no certificate", p.display())));
+            }
+            Some(pem)
+        }
+        None => None,
+    };
     Ok(Loaded {
         signing_key_path: resolve(&cfg.signing_key_file),
         secret_path: resolve(&cfg.secret_file),
@@ -266,6 +285,7 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
         listen,
         upstream,
         anchors,
+        redis_roots,
     })
 }
 

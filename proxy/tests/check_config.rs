@@ -314,3 +314,115 @@ fn run_refuses_to_start_when_redis_does_not_answer() {
     assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
     assert!(!err.contains("hunter2"), "the password is not shown: {err}");
 }
+
+#[test]
+fn the_redis_ca_file_is_read_at_start_and_named_when_wrong() {
+    let d = temp_dir("store-ca");
+    std::fs::write(d.join("not-pem.pem"), "hello\n").unwrap();
+    let ca = fidogate_testkit::certs::root_ca(
+        "redis CA",
+        fidogate_testkit::keys::SigningKey::generate(fidogate_testkit::keys::alg::ES256, 80),
+    );
+    std::fs::write(d.join("ca.pem"), ca.pem()).unwrap();
+    let at = |store: &str| {
+        let f = d.join("store.yaml");
+        std::fs::write(
+            &f,
+            MINIMAL.replace(
+                "gateway:\n",
+                &format!("gateway:\n  challenge_store: {store}\n"),
+            ),
+        )
+        .unwrap();
+        load(&f, &no_env)
+    };
+    struct Case {
+        name: &'static str,
+        store: &'static str,
+        problem: &'static str,
+    }
+    let cases = [
+        Case {
+            name: "with a plain redis:// URL",
+            store: "{kind: redis, url: \"redis://127.0.0.1:6379/0\", ca_file: ca.pem}",
+            problem: "only for a rediss:// URL",
+        },
+        Case {
+            name: "missing",
+            store: "{kind: redis, url: \"rediss://127.0.0.1:6379/0\", ca_file: nowhere.pem}",
+            problem: "cannot read",
+        },
+        Case {
+            name: "not PEM",
+            store: "{kind: redis, url: \"rediss://127.0.0.1:6379/0\", ca_file: not-pem.pem}",
+            problem: "no CERTIFICATE block",
+        },
+    ];
+    for c in cases {
+        let e = at(c.store).unwrap_err();
+        assert_eq!(e.key, "gateway.challenge_store.ca_file", "{}", c.name);
+        assert!(e.problem.contains(c.problem), "{}: {}", c.name, e.problem);
+    }
+    let loaded = at("{kind: redis, url: \"rediss://127.0.0.1:6379/0\", ca_file: ca.pem}").unwrap();
+    assert_eq!(loaded.redis_roots.as_deref(), Some(ca.pem().as_bytes()));
+}
+
+#[test]
+fn run_speaks_tls_to_redis_and_refuses_a_certificate_it_does_not_trust() {
+    if !fidogate_tests::redis::available() {
+        return;
+    }
+    use fidogate_testkit::certs::{root_ca, tls_server};
+    use fidogate_testkit::keys::{SigningKey, alg};
+    let d = temp_dir("store-tls");
+    let ca = root_ca("redis CA", SigningKey::generate(alg::ES256, 81));
+    let (server, key) = tls_server(&["127.0.0.1"], 82, &ca);
+    std::fs::write(d.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(d.join("cert.pem"), server.pem()).unwrap();
+    std::fs::write(d.join("key.pem"), key).unwrap();
+    let redis =
+        fidogate_tests::redis::RedisServer::start_tls(&d.join("cert.pem"), &d.join("key.pem"));
+    let url = redis.tls_url().unwrap();
+    let config = |name: &str, ca_file: &str| {
+        let f = d.join(name);
+        let yaml = MINIMAL
+            .replace(
+                "gateway:\n",
+                &format!(
+                    "gateway:\n  challenge_store: {{kind: redis, url: \"{url}\", timeout_ms: 2000{ca_file}}}\n"
+                ),
+            )
+            .replace("upstream:", "listen: [\"127.0.0.1:0\"]\nupstream:");
+        std::fs::write(&f, yaml).unwrap();
+        f
+    };
+    // Without the CA the public web roots are asked, and refuse.
+    let out = Command::new(env!("CARGO_BIN_EXE_fidogate"))
+        .args(["run", "--config"])
+        .arg(config("untrusted.yaml", ""))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Redis does not answer PING"), "{err}");
+    assert!(err.contains(&url), "{err}");
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    // With it, the gateway starts and its store answers over TLS.
+    let ca_file = d.join("ca.pem").display().to_string();
+    let trusted =
+        std::fs::read_to_string(config("trusted.yaml", &format!(", ca_file: \"{ca_file}\"")))
+            .unwrap();
+    let run = fidogate_tests::process::GatewayProcess::start(
+        &fidogate_testkit::fidogate_binary(),
+        &trusted,
+        &[],
+    );
+    let mut s = std::net::TcpStream::connect(run.addr).unwrap();
+    use std::io::{Read as _, Write as _};
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let _ = std::fs::remove_dir_all(d);
+}

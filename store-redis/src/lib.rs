@@ -122,16 +122,47 @@ pub fn check_url(url: &str) -> Result<(), String> {
 
 impl RedisChallengeStore {
     /// Connects to `url` on `runtime` and checks Redis answers `PING`
-    /// within `timeout`; every later call has the same deadline.
+    /// within `timeout`; every later call has the same deadline. A
+    /// `rediss://` server's certificate must chain to the public web
+    /// roots; see [`RedisChallengeStore::connect_with_roots`] for others.
     pub async fn connect(
         url: &str,
         prefix: &str,
         timeout: Duration,
         runtime: Handle,
     ) -> Result<Self, StoreError> {
+        Self::connect_with_roots(url, None, prefix, timeout, runtime).await
+    }
+
+    /// [`RedisChallengeStore::connect`], trusting for a `rediss://`
+    /// server's certificate only the CA certificates in `roots_pem` (PEM)
+    /// when given.
+    pub async fn connect_with_roots(
+        url: &str,
+        roots_pem: Option<&[u8]>,
+        prefix: &str,
+        timeout: Duration,
+        runtime: Handle,
+    ) -> Result<Self, StoreError> {
         let shown: Arc<str> = redact(url).into();
         let unavailable = |why: String| StoreError::Unavailable(format!("{shown}: {why}"));
-        let client = redis::Client::open(url).map_err(|e| unavailable(e.to_string()))?;
+        if url.starts_with("rediss://") {
+            // The TLS client takes the process's crypto provider; when the
+            // program has not chosen one, aws-lc-rs (the gateway's own).
+            // An earlier choice stands.
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        }
+        let client = match roots_pem {
+            Some(pem) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.to_vec()),
+                },
+            ),
+            None => redis::Client::open(url),
+        }
+        .map_err(|e| unavailable(e.to_string()))?;
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))

@@ -140,3 +140,75 @@ fn an_outage_is_unavailable_and_recovery_needs_no_restart() {
     assert_eq!(rt.block_on(store.spend(b"y", NOW, TTL)), Ok(false));
     assert!(rt.block_on(store.health()).is_ok());
 }
+
+/// A Redis over TLS with a certificate for 127.0.0.1 from a CA of the
+/// test's own: the CA (PEM) and the server.
+fn tls_redis(name: &str) -> (String, RedisServer, std::path::PathBuf) {
+    use fidogate_testkit::certs::{root_ca, tls_server};
+    use fidogate_testkit::keys::{SigningKey, alg};
+    let dir =
+        std::env::temp_dir().join(format!("fidogate-redis-tls-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = root_ca("redis test CA", SigningKey::generate(alg::ES256, 70));
+    let (server, key) = tls_server(&["127.0.0.1"], 71, &ca);
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, server.pem()).unwrap();
+    std::fs::write(&key_file, key).unwrap();
+    (ca.pem(), RedisServer::start_tls(&cert_file, &key_file), dir)
+}
+
+#[test]
+fn rediss_checks_the_servers_certificate_against_the_roots_given() {
+    if !available() {
+        return;
+    }
+    let (ca, redis, dir) = tls_redis("roots");
+    let url = redis.tls_url().unwrap();
+    let rt = home();
+    let connect = |roots: Option<&[u8]>| {
+        rt.block_on(RedisChallengeStore::connect_with_roots(
+            &url,
+            roots,
+            "tls:",
+            Duration::from_millis(2000),
+            rt.handle().clone(),
+        ))
+    };
+    // Trusted through the CA given: single use holds over TLS, from this
+    // runtime and from another.
+    let store = connect(Some(ca.as_bytes())).unwrap();
+    assert_eq!(rt.block_on(store.spend(b"t", NOW, TTL)), Ok(true));
+    assert_eq!(
+        current_thread().block_on(store.spend(b"t", NOW, TTL)),
+        Ok(false)
+    );
+    // Not trusted by the public web roots, nor by another CA: refused,
+    // naming the URL and the certificate.
+    let other = fidogate_testkit::certs::root_ca(
+        "another CA",
+        fidogate_testkit::keys::SigningKey::generate(fidogate_testkit::keys::alg::ES256, 72),
+    )
+    .pem();
+    for roots in [None, Some(other.as_bytes())] {
+        match connect(roots) {
+            Err(StoreError::Unavailable(m)) => {
+                assert!(m.contains(&url), "{m}");
+                assert!(m.to_lowercase().contains("certificate"), "{m}");
+            }
+            other => panic!("an untrusted Redis certificate was accepted: {other:?}"),
+        }
+    }
+    // Plain Redis protocol on the TLS port is no answer either.
+    let plain = url.replacen("rediss://", "redis://", 1);
+    assert!(
+        rt.block_on(RedisChallengeStore::connect(
+            &plain,
+            "tls:",
+            Duration::from_millis(500),
+            rt.handle().clone(),
+        ))
+        .is_err()
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

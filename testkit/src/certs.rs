@@ -94,6 +94,42 @@ pub fn intermediate_ca(cn: &str, key: SigningKey, issuer: &Issued) -> Issued {
     issue(p, key, issuer)
 }
 
+/// A TLS server certificate for `names` (DNS names, or IP addresses
+/// written as such), issued by `issuer`, with a fresh P-256 key from
+/// `seed`: the certificate, and its key as PKCS#8 PEM.
+pub fn tls_server(names: &[&str], seed: u64, issuer: &Issued) -> (Issued, String) {
+    let mut p = params(&[(
+        DnType::CommonName,
+        names.first().copied().unwrap_or("server"),
+    )]);
+    p.subject_alt_names = names
+        .iter()
+        .map(|n| match n.parse::<std::net::IpAddr>() {
+            Ok(ip) => rcgen::SanType::IpAddress(ip),
+            Err(_) => rcgen::SanType::DnsName((*n).try_into().expect("a DNS name")),
+        })
+        .collect();
+    p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let key = SigningKey::generate(crate::keys::alg::ES256, seed);
+    let pem = pkcs8_pem(&key.pkcs8_der());
+    (issue(p, key, issuer), pem)
+}
+
+/// PKCS#8 DER as PEM.
+pub fn pkcs8_pem(der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
+        .collect();
+    format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    )
+}
+
 /// The packed attestation certificate requirements (WebAuthn §8.2.1):
 /// C, O, OU "Authenticator Attestation", CN; not a CA; with the AAGUID
 /// extension when `aaguid` is given.

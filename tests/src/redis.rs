@@ -13,6 +13,9 @@ pub struct RedisServer {
     child: Option<Child>,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where it listens with TLS, when started with [`RedisServer::start_tls`].
+    pub tls_addr: Option<SocketAddr>,
+    extra: Vec<String>,
 }
 
 /// Whether `redis-server` can be run here; when not, the Redis tests say
@@ -33,22 +36,60 @@ pub fn available() -> bool {
 impl RedisServer {
     /// Starts a Redis on a free port and waits until it answers PING.
     pub fn start() -> Self {
+        Self::start_with(false, &[])
+    }
+
+    /// Starts a Redis that also listens with TLS (the certificate chain
+    /// and key in PEM files; clients are not asked for certificates), and
+    /// waits until its plain port answers PING.
+    pub fn start_tls(cert_file: &std::path::Path, key_file: &std::path::Path) -> Self {
+        let files = [
+            "--tls-cert-file".to_owned(),
+            cert_file.display().to_string(),
+            "--tls-key-file".to_owned(),
+            key_file.display().to_string(),
+            // Redis wants a CA to check clients against, though it is told
+            // not to ask them: its own chain serves.
+            "--tls-ca-cert-file".to_owned(),
+            cert_file.display().to_string(),
+            "--tls-auth-clients".to_owned(),
+            "no".to_owned(),
+        ];
+        Self::start_with(true, &files)
+    }
+
+    fn start_with(tls: bool, extra: &[String]) -> Self {
         // Redis takes a port number, not port 0: find a free one, and try
         // another if it was taken in between.
-        for _ in 0..20 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
+        let free = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())
                 .map(|a| a.port())
-                .unwrap_or(0);
+                .unwrap_or(0)
+        };
+        for _ in 0..20 {
+            let port = free();
+            let tls_addr = tls.then(|| SocketAddr::from(([127, 0, 0, 1], free())));
+            let mut extra = extra.to_vec();
+            if let Some(t) = tls_addr {
+                extra.extend(["--tls-port".to_owned(), t.port().to_string()]);
+            }
             let mut server = Self {
                 child: None,
                 addr: SocketAddr::from(([127, 0, 0, 1], port)),
+                tls_addr,
+                extra,
             };
             if server.try_start() {
                 return server;
             }
         }
         panic!("redis-server did not start on any free port");
+    }
+
+    /// The `rediss://` URL of database 0 on the TLS port.
+    pub fn tls_url(&self) -> Option<String> {
+        self.tls_addr.map(|a| format!("rediss://{a}/0"))
     }
 
     /// The `redis://` URL of database 0.
@@ -68,6 +109,7 @@ impl RedisServer {
                 "--appendonly",
                 "no",
             ])
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn();

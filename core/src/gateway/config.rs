@@ -251,6 +251,11 @@ pub struct ChallengeStoreConfig {
     /// With `redis`: the deadline of every call, in milliseconds.
     #[serde(default = "default_store_timeout")]
     pub timeout_ms: u64,
+    /// With a `rediss://` URL: PEM certificates of the CAs that may issue
+    /// the Redis server's certificate, trusted instead of the public web
+    /// roots (relative to the configuration file).
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for ChallengeStoreConfig {
@@ -260,6 +265,7 @@ impl Default for ChallengeStoreConfig {
             url: None,
             key_prefix: default_key_prefix(),
             timeout_ms: default_store_timeout(),
+            ca_file: None,
         }
     }
 }
@@ -299,6 +305,16 @@ impl ChallengeStoreConfig {
         }
         if self.timeout_ms == 0 || self.timeout_ms > 60_000 {
             return Err(ConfigError::new(at("timeout_ms"), "must be 1 to 60000"));
+        }
+        let tls = self
+            .url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("rediss://"));
+        if self.ca_file.is_some() && !tls {
+            return Err(ConfigError::new(
+                at("ca_file"),
+                "is only for a rediss:// URL (Redis over TLS)",
+            ));
         }
         Ok(())
     }

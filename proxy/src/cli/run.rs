@@ -64,8 +64,9 @@ pub(crate) fn run(cmd: &Run) -> ExitCode {
     let store_config = &file.gateway.challenge_store;
     let store: Arc<dyn ChallengeStore> = match (store_config.kind, &store_config.url) {
         (StoreKind::Redis, Some(url)) => {
-            let connecting = RedisChallengeStore::connect(
+            let connecting = RedisChallengeStore::connect_with_roots(
                 url,
+                loaded.redis_roots.as_deref(),
                 &store_config.key_prefix,
                 Duration::from_millis(store_config.timeout_ms),
                 store_runtime.handle().clone(),
