@@ -37,9 +37,9 @@ pub struct AnchorConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
-    /// Addresses to listen on.
+    /// Addresses to listen on, each plain or with TLS.
     #[serde(default = "default_listen")]
-    pub listen: Vec<String>,
+    pub listen: Vec<ListenConfig>,
     /// The app's addresses (round robin).
     pub upstream: Vec<String>,
     /// Worker threads.
@@ -76,8 +76,91 @@ pub struct FileConfig {
     pub gateway: GatewayConfig,
 }
 
-fn default_listen() -> Vec<String> {
-    vec!["127.0.0.1:8080".to_owned()]
+fn default_listen() -> Vec<ListenConfig> {
+    vec![ListenConfig::Plain("127.0.0.1:8080".to_owned())]
+}
+
+/// One listener: a plain `IP:port`, or an address with TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenConfig {
+    /// Plain HTTP/1.1 (and HTTP/2 with prior knowledge, as Pingora does).
+    Plain(String),
+    /// TLS, offering HTTP/2 and HTTP/1.1 by ALPN.
+    Tls {
+        /// `IP:port`.
+        address: String,
+        /// The certificate and key files.
+        tls: TlsFiles,
+    },
+}
+
+/// A TLS listener's files.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// PEM certificate chain, the server's certificate first.
+    pub cert_file: PathBuf,
+    /// PEM private key: PKCS#8, SEC1 or PKCS#1.
+    pub key_file: PathBuf,
+}
+
+impl ListenConfig {
+    /// The `IP:port` text.
+    pub fn address(&self) -> &str {
+        match self {
+            Self::Plain(a) | Self::Tls { address: a, .. } => a,
+        }
+    }
+}
+
+impl std::fmt::Display for ListenConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Plain(a) => write!(f, "{a}"),
+            Self::Tls { address, .. } => write!(f, "{address} (TLS: HTTP/2, HTTP/1.1)"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ListenConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct WithTls {
+            address: String,
+            tls: TlsFiles,
+        }
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ListenConfig;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an \"IP:port\" string or {address, tls: {cert_file, key_file}}")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ListenConfig, E> {
+                Ok(ListenConfig::Plain(v.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<ListenConfig, A::Error> {
+                let w = WithTls::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(ListenConfig::Tls {
+                    address: w.address,
+                    tls: w.tls,
+                })
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+/// A listener as loaded: its address, and its certificate when TLS.
+#[derive(Debug, Clone)]
+pub struct Listener {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The certificate served, for a TLS listener.
+    pub tls: Option<crate::tls::ServerCert>,
 }
 fn default_threads() -> usize {
     2
@@ -118,8 +201,8 @@ pub struct ConfigFileError {
 pub struct Loaded {
     /// The file's contents with the environment overrides applied.
     pub file: FileConfig,
-    /// Listen addresses.
-    pub listen: Vec<SocketAddr>,
+    /// The listeners, TLS files read and checked.
+    pub listen: Vec<Listener>,
     /// Upstream addresses.
     pub upstream: Vec<SocketAddr>,
     /// Trust anchors read from their files.
@@ -157,7 +240,10 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
         err(&key, problem)
     })?;
     if let Some(v) = env("FIDOGATE_LISTEN") {
-        cfg.listen = split_list(&v);
+        cfg.listen = split_list(&v)
+            .into_iter()
+            .map(ListenConfig::Plain)
+            .collect();
     }
     if let Some(v) = env("FIDOGATE_UPSTREAM") {
         cfg.upstream = split_list(&v);
@@ -178,7 +264,8 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
             })
             .collect()
     };
-    let listen = addrs("listen", &cfg.listen)?;
+    let listen_addrs: Vec<String> = cfg.listen.iter().map(|l| l.address().to_owned()).collect();
+    let listen_addrs = addrs("listen", &listen_addrs)?;
     let upstream = addrs("upstream", &cfg.upstream)?;
     if !(1..=256).contains(&cfg.threads) {
         return Err(err("threads", "must be 1 to 256".to_owned()));
@@ -214,6 +301,20 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
             base.join(p)
         }
     };
+    let mut listen = Vec::with_capacity(cfg.listen.len());
+    for (i, (l, addr)) in cfg.listen.iter().zip(listen_addrs).enumerate() {
+        let tls = match l {
+            ListenConfig::Plain(_) => None,
+            ListenConfig::Tls { tls, .. } => Some(
+                crate::tls::ServerCert::load(&resolve(&tls.cert_file), &resolve(&tls.key_file))
+                    .map_err(|e| {
+                        let key = if e.cert { "cert_file" } else { "key_file" };
+                        err(&format!("listen[{i}].tls.{key}"), e.to_string())
+                    })?,
+            ),
+        };
+        listen.push(Listener { addr, tls });
+    }
     let mut anchors = TrustAnchors::new();
     for (i, a) in cfg.trust_anchors.iter().enumerate() {
         let key = format!("trust_anchors[{i}].path");

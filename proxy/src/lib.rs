@@ -9,3 +9,4 @@ pub mod config;
 pub mod hygiene;
 pub mod module;
 mod subrequest;
+pub mod tls;

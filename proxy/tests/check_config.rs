@@ -413,7 +413,7 @@ fn run_speaks_tls_to_redis_and_refuses_a_certificate_it_does_not_trust() {
         std::fs::read_to_string(config("trusted.yaml", &format!(", ca_file: \"{ca_file}\"")))
             .unwrap();
     let run = fidogate_tests::process::GatewayProcess::start(
-        &fidogate_testkit::fidogate_binary(),
+        std::path::Path::new(env!("CARGO_BIN_EXE_fidogate")),
         &trusted,
         &[],
     );
@@ -424,5 +424,156 @@ fn run_speaks_tls_to_redis_and_refuses_a_certificate_it_does_not_trust() {
     let mut answer = String::new();
     s.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let _ = std::fs::remove_dir_all(d);
+}
+
+#[test]
+fn tls_listener_files_are_checked_at_start_and_named() {
+    use fidogate_testkit::certs::{pkcs8_pem, root_ca, tls_server, tls_server_for};
+    use fidogate_testkit::keys::{SigningKey, alg};
+    let d = temp_dir("tls");
+    let ca = root_ca("TLS CA", SigningKey::generate(alg::ES256, 83));
+    let (cert, key) = tls_server(&["127.0.0.1"], 84, &ca);
+    let (_, other_key) = tls_server(&["127.0.0.1"], 85, &ca);
+    let rsa = SigningKey::generate(alg::RS256, 86);
+    let rsa_pkcs1 = rsa.traditional_pem().unwrap();
+    let rsa_cert = tls_server_for(&["127.0.0.1"], rsa, &ca);
+    let ec = SigningKey::generate(alg::ES256, 87);
+    let ec_sec1 = ec.traditional_pem().unwrap();
+    assert!(ec_sec1.contains("EC PRIVATE KEY") && rsa_pkcs1.contains("RSA PRIVATE KEY"));
+    let ec_cert = tls_server_for(&["127.0.0.1"], ec, &ca);
+    for (name, text) in [
+        ("cert.pem", cert.pem()),
+        ("key.pem", key.clone()),
+        ("other-key.pem", other_key),
+        (
+            "garbage.pem",
+            "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n".to_owned(),
+        ),
+        ("empty.pem", String::new()),
+        ("rsa-cert.pem", rsa_cert.pem()),
+        ("rsa-pkcs1.pem", rsa_pkcs1),
+        ("ec-cert.pem", ec_cert.pem()),
+        ("ec-sec1.pem", ec_sec1),
+        ("pkcs8-of-ca.pem", pkcs8_pem(&ca.key.pkcs8_der())),
+    ] {
+        std::fs::write(d.join(name), text).unwrap();
+    }
+    let with = |cert: &str, key: &str| {
+        let f = d.join("tls.yaml");
+        std::fs::write(
+            &f,
+            format!(
+                "listen:\n  - \"127.0.0.1:8080\"\n  - address: \"127.0.0.1:8443\"\n    tls: {{ cert_file: {cert}, key_file: {key} }}\n{MINIMAL}"
+            ),
+        )
+        .unwrap();
+        load(&f, &no_env)
+    };
+    struct Case {
+        name: &'static str,
+        cert: &'static str,
+        key: &'static str,
+        key_named: &'static str,
+        problem: &'static str,
+    }
+    let cases = [
+        Case {
+            name: "certificate missing",
+            cert: "nowhere.pem",
+            key: "key.pem",
+            key_named: "listen[1].tls.cert_file",
+            problem: "cannot read",
+        },
+        Case {
+            name: "certificate not PEM",
+            cert: "garbage.pem",
+            key: "key.pem",
+            key_named: "listen[1].tls.cert_file",
+            problem: "not a PEM certificate chain",
+        },
+        Case {
+            name: "certificate file empty",
+            cert: "empty.pem",
+            key: "key.pem",
+            key_named: "listen[1].tls.cert_file",
+            problem: "no CERTIFICATE block",
+        },
+        Case {
+            name: "key missing",
+            cert: "cert.pem",
+            key: "nowhere.pem",
+            key_named: "listen[1].tls.key_file",
+            problem: "cannot read",
+        },
+        Case {
+            name: "key file holds a certificate",
+            cert: "cert.pem",
+            key: "cert.pem",
+            key_named: "listen[1].tls.key_file",
+            problem: "no PKCS#8, SEC1 or PKCS#1 private key",
+        },
+        Case {
+            name: "another key",
+            cert: "cert.pem",
+            key: "other-key.pem",
+            key_named: "listen[1].tls.key_file",
+            problem: "does not match the certificate",
+        },
+        Case {
+            name: "the CA's key",
+            cert: "cert.pem",
+            key: "pkcs8-of-ca.pem",
+            key_named: "listen[1].tls.key_file",
+            problem: "does not match the certificate",
+        },
+    ];
+    for c in cases {
+        let e = with(c.cert, c.key).unwrap_err();
+        assert_eq!(e.key, c.key_named, "{}", c.name);
+        assert!(e.problem.contains(c.problem), "{}: {}", c.name, e.problem);
+        let file = if c.key_named.ends_with("cert_file") {
+            c.cert
+        } else {
+            c.key
+        };
+        assert!(
+            e.problem.contains(file),
+            "{}: the file is named: {}",
+            c.name,
+            e.problem
+        );
+    }
+    // PKCS#8, SEC1 and PKCS#1 keys are accepted with their certificates.
+    for (cert, key) in [
+        ("cert.pem", "key.pem"),
+        ("ec-cert.pem", "ec-sec1.pem"),
+        ("rsa-cert.pem", "rsa-pkcs1.pem"),
+    ] {
+        let loaded = with(cert, key).unwrap_or_else(|e| panic!("{cert} + {key}: {e}"));
+        assert!(loaded.listen[0].tls.is_none());
+        assert!(loaded.listen[1].tls.is_some(), "{cert}");
+    }
+    // A misspelt key inside a listener is named.
+    let f = d.join("typo.yaml");
+    std::fs::write(
+        &f,
+        format!("listen:\n  - address: \"127.0.0.1:8443\"\n    tsl: {{ cert_file: cert.pem, key_file: key.pem }}\n{MINIMAL}"),
+    )
+    .unwrap();
+    let e = load(&f, &no_env).unwrap_err();
+    assert!(e.key.starts_with("listen[0]"), "{}", e.key);
+    assert!(e.problem.contains("tsl"), "{}", e.problem);
+    // check-config names the file and the key too.
+    with("cert.pem", "other-key.pem").unwrap_err();
+    let out = Command::new(env!("CARGO_BIN_EXE_fidogate"))
+        .args(["check-config", "--config"])
+        .arg(d.join("tls.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("listen[1].tls.key_file"), "{err}");
+    assert!(err.contains("other-key.pem"), "{err}");
     let _ = std::fs::remove_dir_all(d);
 }

@@ -98,6 +98,14 @@ pub fn intermediate_ca(cn: &str, key: SigningKey, issuer: &Issued) -> Issued {
 /// written as such), issued by `issuer`, with a fresh P-256 key from
 /// `seed`: the certificate, and its key as PKCS#8 PEM.
 pub fn tls_server(names: &[&str], seed: u64, issuer: &Issued) -> (Issued, String) {
+    let key = SigningKey::generate(crate::keys::alg::ES256, seed);
+    let pem = pkcs8_pem(&key.pkcs8_der());
+    (tls_server_for(names, key, issuer), pem)
+}
+
+/// A TLS server certificate for `names` certifying `key`, issued by
+/// `issuer`.
+pub fn tls_server_for(names: &[&str], key: SigningKey, issuer: &Issued) -> Issued {
     let mut p = params(&[(
         DnType::CommonName,
         names.first().copied().unwrap_or("server"),
@@ -110,9 +118,7 @@ pub fn tls_server(names: &[&str], seed: u64, issuer: &Issued) -> (Issued, String
         })
         .collect();
     p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-    let key = SigningKey::generate(crate::keys::alg::ES256, seed);
-    let pem = pkcs8_pem(&key.pkcs8_der());
-    (issue(p, key, issuer), pem)
+    issue(p, key, issuer)
 }
 
 /// PKCS#8 DER as PEM.

@@ -187,6 +187,25 @@ impl SigningKey {
         crate::webauthn::cbor(&self.cose_key_value())
     }
 
+    /// The private key in its algorithm's own PEM form: SEC1 (`EC PRIVATE
+    /// KEY`) for P-256, PKCS#1 (`RSA PRIVATE KEY`) for RSA; `None` for
+    /// the others.
+    pub fn traditional_pem(&self) -> Option<String> {
+        match self {
+            Self::P256(k) => p256::SecretKey::from(k)
+                .to_sec1_pem(Default::default())
+                .ok()
+                .map(|z| z.to_string()),
+            Self::Rsa { key, .. } => {
+                use rsa::pkcs1::EncodeRsaPrivateKey;
+                key.to_pkcs1_pem(Default::default())
+                    .ok()
+                    .map(|z| z.to_string())
+            }
+            _ => None,
+        }
+    }
+
     /// PKCS#8 DER of the private key (for rcgen).
     pub fn pkcs8_der(&self) -> Vec<u8> {
         use p256::pkcs8::EncodePrivateKey;

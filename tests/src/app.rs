@@ -73,6 +73,37 @@ fn json_answer(status: u16, v: &Value) -> Response<Body> {
     r
 }
 
+/// The app on a port the OS picked, served by a runtime of its own on a
+/// thread of its own (for tests that drive a real `fidogate run`).
+pub fn spawn(log: AppLog) -> std::net::SocketAddr {
+    let listener = match std::net::TcpListener::bind("127.0.0.1:0") {
+        Ok(l) => l,
+        Err(e) => panic!("the app cannot listen: {e}"),
+    };
+    let addr = match listener
+        .set_nonblocking(true)
+        .and_then(|()| listener.local_addr())
+    {
+        Ok(a) => a,
+        Err(e) => panic!("the app's listener: {e}"),
+    };
+    let app = router(log);
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async move {
+            if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
+                let _ = axum::serve(listener, app).await;
+            }
+        });
+    });
+    addr
+}
+
 /// The app as an axum router (a tower service, and servable on a socket).
 pub fn router(log: AppLog) -> axum::Router {
     axum::Router::new().fallback(move |req: Request<Body>| {

@@ -31,10 +31,8 @@ pub(crate) fn run(cmd: &CheckConfig) -> ExitCode {
                 }
             };
             println!("{}: ok", cmd.config.display());
-            println!(
-                "  listen {:?}, upstream {:?}",
-                loaded.file.listen, loaded.file.upstream
-            );
+            let listen: Vec<String> = loaded.file.listen.iter().map(ToString::to_string).collect();
+            println!("  listen {listen:?}, upstream {:?}", loaded.file.upstream);
             println!("  routes: {}", routes.join(", "));
             println!(
                 "  signing key {} ({}), secret {} ({})",

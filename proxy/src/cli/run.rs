@@ -21,6 +21,9 @@ pub(crate) struct Run {
 }
 
 pub(crate) fn run(cmd: &Run) -> ExitCode {
+    // One crypto provider for every TLS connection (listeners, Redis),
+    // chosen before anything else can pick one.
+    let _ = fidogate_proxy::tls::provider();
     let loaded = match load(&cmd.config, &|k| std::env::var(k).ok()) {
         Ok(l) => l,
         Err(e) => {
@@ -117,10 +120,20 @@ pub(crate) fn run(cmd: &Run) -> ExitCode {
         None => proxy,
     };
     let mut service = pingora::proxy::http_proxy_service(&server.configuration, proxy);
-    for addr in &loaded.listen {
-        service.add_tcp(&addr.to_string());
+    for l in &loaded.listen {
+        match &l.tls {
+            None => service.add_tcp(&l.addr.to_string()),
+            Some(cert) => match cert.settings() {
+                Ok(settings) => service.add_tls_with_settings(&l.addr.to_string(), None, settings),
+                Err(e) => {
+                    eprintln!("fidogate: {}: listen {}: {e}", cmd.config.display(), l.addr);
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            },
+        }
     }
     server.add_service(service);
-    tracing::info!(listen = ?file.listen, upstream = ?file.upstream, routes = file.gateway.routes.len(), "fidogate gateway starting");
+    let listen: Vec<String> = file.listen.iter().map(ToString::to_string).collect();
+    tracing::info!(listen = ?listen, upstream = ?file.upstream, routes = file.gateway.routes.len(), "fidogate gateway starting");
     server.run_forever()
 }

@@ -1,0 +1,206 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code"
+)]
+//! `fidogate run` with a TLS listener (a certificate made by rcgen for
+//! this run): registrations over HTTP/1.1 and HTTP/2 chosen by ALPN with a
+//! rustls client, a replay refused over HTTP/2, the body limit over
+//! HTTP/2, the app receiving exactly one header that verifies.
+
+use bytes::Bytes;
+use fidogate_core::b64;
+use fidogate_testkit::certs::{root_ca, tls_server};
+use fidogate_testkit::keys::{SigningKey, alg};
+use fidogate_testkit::webauthn::Authenticator;
+use fidogate_tests::HEADER;
+use fidogate_tests::app::{AppLog, spawn};
+use fidogate_tests::config::{ORIGIN, RP_ID, run_file};
+use fidogate_tests::process::GatewayProcess;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// A TLS connection to `addr` trusting `ca` only, offering `alpn`.
+async fn connect(
+    addr: SocketAddr,
+    ca: &[u8],
+    alpn: &[u8],
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(ca) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![alpn.to_vec()];
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(alpn), "ALPN");
+    tls
+}
+
+enum Sender {
+    H1(hyper::client::conn::http1::SendRequest<Full<Bytes>>),
+    H2(hyper::client::conn::http2::SendRequest<Full<Bytes>>),
+}
+
+impl Sender {
+    async fn open(addr: SocketAddr, ca: &[u8], h2: bool) -> Self {
+        let io = TokioIo::new(connect(addr, ca, if h2 { b"h2" } else { b"http/1.1" }).await);
+        if h2 {
+            let (s, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            Self::H2(s)
+        } else {
+            let (s, conn) = hyper::client::conn::http1::handshake(io).await.unwrap();
+            tokio::spawn(conn);
+            Self::H1(s)
+        }
+    }
+
+    async fn post(&mut self, path: &str, body: Vec<u8>) -> (u16, Value, http::Version) {
+        self.post_with(path, body, &[]).await
+    }
+
+    async fn post_with(
+        &mut self,
+        path: &str,
+        body: Vec<u8>,
+        extra: &[(&str, &str)],
+    ) -> (u16, Value, http::Version) {
+        let h2 = matches!(self, Self::H2(_));
+        let mut req = http::Request::builder()
+            .method("POST")
+            .uri(if h2 {
+                format!("https://127.0.0.1{path}")
+            } else {
+                path.to_owned()
+            })
+            .header("content-type", "application/json");
+        if !h2 {
+            req = req.header("host", "127.0.0.1");
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Full::new(Bytes::from(body))).unwrap();
+        let resp = match self {
+            Self::H1(s) => s.send_request(req).await.unwrap(),
+            Self::H2(s) => s.send_request(req).await.unwrap(),
+        };
+        let status = resp.status().as_u16();
+        let version = resp.version();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        (status, json, version)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations_over_http1_and_http2_on_a_tls_listener() {
+    let dir = std::env::temp_dir().join(format!("fidogate-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = root_ca("fidogate test TLS CA", SigningKey::generate(alg::ES256, 90));
+    let (server, key) = tls_server(&["127.0.0.1", "localhost"], 91, &ca);
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, server.pem()).unwrap();
+    std::fs::write(&key_file, key).unwrap();
+    let log = AppLog::default();
+    let app = spawn(log.clone());
+    let config = run_file(app).replace(
+        "listen: [\"127.0.0.1:0\"]",
+        &format!(
+            "listen:\n  - address: \"127.0.0.1:0\"\n    tls: {{ cert_file: \"{}\", key_file: \"{}\" }}",
+            cert_file.display(),
+            key_file.display()
+        ),
+    );
+    let gw = GatewayProcess::start(&fidogate_testkit::fidogate_binary(), &config, &[]);
+    let ca = ca.pem().into_bytes();
+
+    let mut replays = Vec::new();
+    for (h2, user, seed) in [(false, "ana", 92), (true, "bea", 93)] {
+        let mut s = Sender::open(gw.addr, &ca, h2).await;
+        let body = serde_json::to_vec(&json!({"username": user, "displayName": user})).unwrap();
+        let (status, options, version) = s.post("/attestation/options", body).await;
+        assert_eq!(status, 200, "options over {version:?}: {options}");
+        assert_eq!(
+            version,
+            if h2 {
+                http::Version::HTTP_2
+            } else {
+                http::Version::HTTP_11
+            }
+        );
+        let challenge = b64::decode(options["challenge"].as_str().unwrap()).unwrap();
+        let cred = Authenticator::none(alg::ES256, seed).register(RP_ID, ORIGIN, &challenge);
+        let (status, answer, _) = s
+            .post("/attestation/result", cred.to_string().into_bytes())
+            .await;
+        assert_eq!(status, 200, "result over {version:?}: {answer}");
+        replays.push(cred);
+    }
+    // A replay over HTTP/2 is refused, and so is a body past the limit.
+    let mut s = Sender::open(gw.addr, &ca, true).await;
+    let (status, answer, _) = s
+        .post("/attestation/result", replays[1].to_string().into_bytes())
+        .await;
+    assert_eq!(status, 403, "{answer}");
+    assert!(
+        answer["errorMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("already used"),
+        "{answer}"
+    );
+    let (status, answer, _) = s.post("/attestation/result", vec![b' '; 70 * 1024]).await;
+    assert_eq!(status, 413, "{answer}");
+
+    // A client's own copy of the header (lower-case, as HTTP/2 sends every
+    // name) never reaches the app, on a pass-through path either.
+    let (status, _, _) = s
+        .post_with("/pass/h2", b"{}".to_vec(), &[(HEADER, "forged")])
+        .await;
+    assert_eq!(status, 200);
+    let pass: Vec<_> = log
+        .seen()
+        .into_iter()
+        .filter(|s| s.path == "/pass/h2")
+        .collect();
+    assert_eq!(pass.len(), 1);
+    assert!(
+        pass[0].headers.get(HEADER).is_none(),
+        "{:?}",
+        pass[0].headers
+    );
+
+    // The app received the two registrations, each with one header, and
+    // nothing else of the refused ones.
+    let results: Vec<_> = log
+        .seen()
+        .into_iter()
+        .filter(|s| s.path == "/attestation/result")
+        .collect();
+    assert_eq!(results.len(), 2);
+    for r in &results {
+        assert_eq!(r.headers.get_all(HEADER).iter().count(), 1);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
