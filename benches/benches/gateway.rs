@@ -27,8 +27,8 @@ use criterion::{BatchSize, Criterion, black_box, criterion_group, criterion_main
 use fidogate_core::UnixTime;
 use fidogate_core::crypto;
 use fidogate_core::gateway::{
-    BodyAction, ChallengeContext, Dialect, Env, Gateway, GatewayConfig, GatewayKeys, Intercept,
-    MokaChallengeStore, RequestAction, RouteConfig, RpConfig, TokenSigner,
+    BodyAction, ChallengeContext, Client, Dialect, Env, Gateway, GatewayConfig, GatewayKeys,
+    Intercept, MokaChallengeStore, RequestAction, RouteConfig, RpConfig, TokenSigner,
 };
 use fidogate_core::trust::{TrustAnchor, TrustAnchors};
 use fidogate_core::webauthn::{Policy, RegistrationCredential, RelyingParty, verify_registration};
@@ -74,7 +74,7 @@ fn gateway(anchors: TrustAnchors) -> Gateway {
 }
 
 fn intercept(g: &Gateway, path: &str) -> Intercept {
-    match g.on_request(&Method::POST, path, &HeaderMap::new()) {
+    match g.on_request(&Method::POST, path, &HeaderMap::new(), Client::UNKNOWN) {
         RequestAction::ReadBody(ix) => ix,
         other => panic!("{path}: {other:?}"),
     }
@@ -192,13 +192,18 @@ fn bench(c: &mut Criterion) {
         head.insert(k, v.parse().unwrap());
     }
     assert!(matches!(
-        g.on_request(&Method::GET, "/account/profile", &head),
+        g.on_request(&Method::GET, "/account/profile", &head, Client::UNKNOWN),
         RequestAction::PassThrough
     ));
     group.bench_function("pass-through", |b| {
         b.iter(|| {
             let spoofed = g.spoofed_headers(black_box(&head));
-            let action = g.on_request(&Method::GET, black_box("/account/profile"), &head);
+            let action = g.on_request(
+                &Method::GET,
+                black_box("/account/profile"),
+                &head,
+                Client::UNKNOWN,
+            );
             black_box((
                 spoofed.is_empty(),
                 matches!(action, RequestAction::PassThrough),

@@ -3,7 +3,9 @@
 //! No I/O: no sockets, no globals, and no decision reads a clock. Time, trust
 //! anchors and policy are arguments; the one place that reads the system
 //! clock and the OS random source is [`gateway::SystemSource`], which the
-//! adapters hold and ask for each request's [`gateway::Env`].
+//! adapters hold and ask for each request's [`gateway::Env`] and for the
+//! monotonic now of the per-client limit (whose origin, the first reading,
+//! is the one static it keeps).
 //!
 //! - [`webauthn`]: WebAuthn (FIDO2) registration verification, W3C WebAuthn
 //!   Level 3 §7.1.

@@ -78,7 +78,7 @@ fn env(at: i64, fill: u8) -> Env {
 }
 
 fn intercept(g: &Gateway, path: &str) -> Intercept {
-    match g.on_request(&Method::POST, path, &HeaderMap::new()) {
+    match g.on_request(&Method::POST, path, &HeaderMap::new(), Client::UNKNOWN) {
         RequestAction::ReadBody(ix) => ix,
         other => panic!("{path}: {other:?}"),
     }
@@ -229,7 +229,7 @@ fn content_length_is_checked_before_the_body() {
         for v in values {
             h.append("content-length", HeaderValue::from_str(v).unwrap());
         }
-        g.on_request(&Method::POST, "/attestation/result", &h)
+        g.on_request(&Method::POST, "/attestation/result", &h, Client::UNKNOWN)
     };
     assert!(matches!(with(&["65536"]), RequestAction::ReadBody(ref ix) if ix.limit() == 65536));
     let status = |a: RequestAction| match a {
@@ -254,14 +254,20 @@ fn jwks_is_served_on_get_and_head_only() {
     let g = gateway();
     let h = HeaderMap::new();
     for m in [Method::GET, Method::HEAD] {
-        let RequestAction::Respond(r) = g.on_request(&m, "/.well-known/fidogate/jwks.json", &h)
+        let RequestAction::Respond(r) =
+            g.on_request(&m, "/.well-known/fidogate/jwks.json", &h, Client::UNKNOWN)
         else {
             panic!()
         };
         assert_eq!(json_of(&r)["keys"][0]["alg"], "ES256");
     }
     assert!(matches!(
-        g.on_request(&Method::POST, "/.well-known/fidogate/jwks.json", &h),
+        g.on_request(
+            &Method::POST,
+            "/.well-known/fidogate/jwks.json",
+            &h,
+            Client::UNKNOWN
+        ),
         RequestAction::PassThrough
     ));
 }

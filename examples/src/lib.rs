@@ -10,6 +10,7 @@
 //! curl -s -XPOST localhost:3000/attestation/options -H 'content-type: application/json' -d '{"username":"alice"}'
 //! curl -s localhost:3000/.well-known/fidogate/jwks.json
 //! curl -s localhost:3000/registrations
+//! curl -s localhost:3000/metrics | grep ^fidogate_   # the layer's series
 //! # a registration nobody verified never reaches the app:
 //! curl -si -XPOST localhost:3000/attestation/result -H 'Fidogate-Credential: forged' -d '{}'
 //! ```
@@ -19,6 +20,7 @@ pub mod http;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use fidogate_core::gateway::{
@@ -71,10 +73,26 @@ pub fn gateway(config: GatewayConfig, signing_key_pkcs8: &[u8], secret: Vec<u8>)
         previous_secrets: vec![],
     };
     let store = Arc::new(MokaChallengeStore::new(config.challenge_capacity));
-    Gateway::new(config, keys, TrustAnchors::new(), store).unwrap_or_else(|e| {
+    let gateway = Gateway::new(config, keys, TrustAnchors::new(), store).unwrap_or_else(|e| {
         eprintln!("bad gateway configuration: {e}");
         std::process::exit(2)
-    })
+    });
+    // The layer's series, in the default registry that `/metrics` serves.
+    match fidogate_metrics::Metrics::global() {
+        Ok(metrics) => gateway.with_observer(metrics),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: not recorded");
+            gateway
+        }
+    }
+}
+
+/// `GET /metrics`: the default registry, fidogate's series among them
+/// (an app exposing metrics already serves this registry).
+async fn metrics() -> impl IntoResponse {
+    let (content_type, body) =
+        fidogate_metrics::render(fidogate_metrics::prometheus::default_registry());
+    ([(axum::http::header::CONTENT_TYPE, content_type)], body)
 }
 
 /// What the app keeps.
@@ -116,6 +134,7 @@ pub fn app(gateway: Gateway) -> Router {
     Router::new()
         .route("/", get(|| async { "fidogate example app\n" }))
         .route("/registrations", get(list))
+        .route("/metrics", get(metrics))
         .route("/attestation/result", post(register))
         .route("/auth/registration", post(register))
         .route("/regResponse", post(register))

@@ -94,6 +94,27 @@ async fn the_app_stores_what_the_header_says_and_nothing_else() {
     );
     let (_, stored) = call(&r, "GET", "/registrations", &Value::Null).await;
     assert_eq!(stored["alice"].as_array().unwrap().len(), 1);
+
+    // The app serves the layer's series from its own /metrics.
+    let res = r
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = String::from_utf8(
+        axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    for want in [
+        "fidogate_requests_total{decision=\"verified\",endpoint=\"result\",route=\"passkeys\",status=\"200\"}",
+        "fidogate_verification_seconds_count{fmt=\"packed\",route=\"passkeys\"}",
+    ] {
+        assert!(text.contains(want), "no {want} in:\n{text}");
+    }
 }
 
 #[tokio::test]

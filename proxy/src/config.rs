@@ -42,12 +42,23 @@ pub struct FileConfig {
     pub listen: Vec<ListenConfig>,
     /// The app's addresses (round robin).
     pub upstream: Vec<String>,
+    /// Where `GET /metrics` is served (Prometheus text format), on a
+    /// listener of its own; off when absent.
+    #[serde(default)]
+    pub metrics_listen: Option<String>,
     /// Worker threads.
     #[serde(default = "default_threads")]
     pub threads: usize,
     /// Seconds given to requests in flight on shutdown.
     #[serde(default = "default_grace")]
     pub grace_period_secs: u64,
+    /// The Unix socket over which `fidogate run --upgrade` takes the
+    /// listening sockets of the running instance.
+    #[serde(default = "default_upgrade_sock")]
+    pub upgrade_sock: PathBuf,
+    /// Where `fidogate run --daemon` writes its process ID.
+    #[serde(default = "default_pid_file")]
+    pub pid_file: PathBuf,
     /// `error`, `warn`, `info`, `debug` or `trace`.
     #[serde(default = "default_log_level")]
     pub log_level: String,
@@ -102,6 +113,10 @@ pub struct TlsFiles {
     pub cert_file: PathBuf,
     /// PEM private key: PKCS#8, SEC1 or PKCS#1.
     pub key_file: PathBuf,
+    /// When both files are missing, `fidogate run` generates a
+    /// self-signed certificate into them (a demo, a first start).
+    #[serde(default)]
+    pub self_signed: bool,
 }
 
 impl ListenConfig {
@@ -161,12 +176,21 @@ pub struct Listener {
     pub addr: SocketAddr,
     /// The certificate served, for a TLS listener.
     pub tls: Option<crate::tls::ServerCert>,
+    /// A TLS listener whose self-signed certificate `fidogate run`
+    /// generates at start: where it writes the certificate and the key.
+    pub generate: Option<(PathBuf, PathBuf)>,
 }
 fn default_threads() -> usize {
     2
 }
 fn default_grace() -> u64 {
     5
+}
+fn default_upgrade_sock() -> PathBuf {
+    PathBuf::from("/tmp/fidogate-upgrade.sock")
+}
+fn default_pid_file() -> PathBuf {
+    PathBuf::from("/tmp/fidogate.pid")
 }
 fn default_log_level() -> String {
     "info".to_owned()
@@ -215,6 +239,8 @@ pub struct Loaded {
     pub previous_secret_paths: Vec<PathBuf>,
     /// `gateway.challenge_store.ca_file`'s certificates (PEM), read.
     pub redis_roots: Option<Vec<u8>>,
+    /// `metrics_listen`, parsed.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// Reads and validates `path`, applying environment overrides from `env`
@@ -248,6 +274,10 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
     if let Some(v) = env("FIDOGATE_UPSTREAM") {
         cfg.upstream = split_list(&v);
     }
+    if let Some(v) = env("FIDOGATE_METRICS_LISTEN") {
+        // Empty turns the metrics listener off.
+        cfg.metrics_listen = Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+    }
     let addrs = |key: &str, list: &[String]| -> Result<Vec<SocketAddr>, ConfigFileError> {
         if list.is_empty() {
             return Err(err(key, "needs at least one address".to_owned()));
@@ -267,6 +297,23 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
     let listen_addrs: Vec<String> = cfg.listen.iter().map(|l| l.address().to_owned()).collect();
     let listen_addrs = addrs("listen", &listen_addrs)?;
     let upstream = addrs("upstream", &cfg.upstream)?;
+    let metrics = match &cfg.metrics_listen {
+        None => None,
+        Some(a) => {
+            let addr = a
+                .parse::<SocketAddr>()
+                .map_err(|_| err("metrics_listen", format!("{a:?} is not an IP:port address")))?;
+            if listen_addrs.contains(&addr) {
+                return Err(err(
+                    "metrics_listen",
+                    format!(
+                        "{addr} is also in listen: metrics need a listener of their own (two port-0 listeners would share one socket)"
+                    ),
+                ));
+            }
+            Some(addr)
+        }
+    };
     if !(1..=256).contains(&cfg.threads) {
         return Err(err("threads", "must be 1 to 256".to_owned()));
     }
@@ -303,6 +350,17 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
     };
     let mut listen = Vec::with_capacity(cfg.listen.len());
     for (i, (l, addr)) in cfg.listen.iter().zip(listen_addrs).enumerate() {
+        if let ListenConfig::Tls { tls, .. } = l {
+            let (cert, key) = (resolve(&tls.cert_file), resolve(&tls.key_file));
+            if tls.self_signed && !cert.exists() && !key.exists() {
+                listen.push(Listener {
+                    addr,
+                    tls: None,
+                    generate: Some((cert, key)),
+                });
+                continue;
+            }
+        }
         let tls = match l {
             ListenConfig::Plain(_) => None,
             ListenConfig::Tls { tls, .. } => Some(
@@ -313,7 +371,11 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
                     })?,
             ),
         };
-        listen.push(Listener { addr, tls });
+        listen.push(Listener {
+            addr,
+            tls,
+            generate: None,
+        });
     }
     let mut anchors = TrustAnchors::new();
     for (i, a) in cfg.trust_anchors.iter().enumerate() {
@@ -387,6 +449,7 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
         upstream,
         anchors,
         redis_roots,
+        metrics,
     })
 }
 
@@ -485,7 +548,7 @@ pub fn load_keys(loaded: &Loaded) -> Result<(GatewayKeys, Vec<KeyOrigin>), Confi
 }
 
 /// Creates `path` (which must not exist) readable by its owner only.
-fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
+pub fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -31,8 +31,8 @@ use crate::subrequest::{self, Read};
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use fidogate_core::gateway::{
-    AfterResponse, AppAnswer, BodyAction, Env, Failure, Gateway, Intercept, Reply, RequestAction,
-    ResponseAction, Source, SystemSource,
+    AfterResponse, AppAnswer, BodyAction, Client, Env, Failure, Gateway, Intercept, Outcome, Reply,
+    RequestAction, ResponseAction, Source, SystemSource,
 };
 use http::{HeaderName, HeaderValue, StatusCode};
 use pingora::Result;
@@ -52,9 +52,9 @@ pub struct Ctx {
     headers: Vec<(HeaderName, HeaderValue)>,
     after: Option<AfterResponse>,
     replacement: Option<Bytes>,
-    decision: &'static str,
-    status: u16,
-    reason: &'static str,
+    /// How the request ended, once known (the status of a forwarded one
+    /// is the app's, set when its answer arrives).
+    outcome: Option<Outcome>,
 }
 
 /// The Pingora proxy: the engine in front of round-robin upstreams.
@@ -153,9 +153,7 @@ impl FidogateProxy {
         reply: Reply,
         keepalive: bool,
     ) -> Result<bool> {
-        ctx.decision = "respond";
-        ctx.status = reply.status.as_u16();
-        ctx.reason = reply.reason();
+        ctx.outcome = Some(reply.outcome());
         write_reply(session, reply, keepalive).await?;
         Ok(true)
     }
@@ -175,12 +173,14 @@ impl FidogateProxy {
 
     /// App-issued challenges: the gateway asks the app itself, reads the
     /// challenge, and answers the client.
+    #[allow(clippy::too_many_arguments)] // what one request's state holds, borrowed apart
     async fn fetch_options(
         &self,
         session: &mut Session,
         ctx: &mut Ctx,
         intercept: &Intercept,
         after: &AfterResponse,
+        outcome: Outcome,
         body: Bytes,
         env: &Env,
     ) -> Result<bool> {
@@ -203,11 +203,11 @@ impl FidogateProxy {
         };
         let status = StatusCode::from_u16(app.head.status.as_u16()).unwrap_or(StatusCode::OK);
         if !after.wants_body(status) {
-            return self.relay(session, ctx, app).await;
+            return self.relay(session, ctx, app, outcome).await;
         }
         let limit = self.gateway.response_limit();
         let mut read = BytesMut::new();
-        let outcome = loop {
+        let read_end = loop {
             match subrequest::next_chunk(&mut app.body, timeout).await {
                 Read::Chunk(chunk) if read.len().saturating_add(chunk.len()) > limit => {
                     break AppRead::TooLarge;
@@ -217,7 +217,7 @@ impl FidogateProxy {
                 Read::Failed => break AppRead::Unreadable,
             }
         };
-        let answer = match outcome {
+        let answer = match read_end {
             AppRead::Whole => AppAnswer::Body(&read),
             AppRead::TooLarge => AppAnswer::TooLarge,
             AppRead::Unreadable => AppAnswer::Unreadable,
@@ -226,9 +226,7 @@ impl FidogateProxy {
             ResponseAction::Keep => {
                 let mut head = app.head;
                 head.insert_header("content-length", read.len().to_string())?;
-                ctx.decision = "forward";
-                ctx.status = status.as_u16();
-                ctx.reason = ResponseAction::Keep.reason();
+                ctx.outcome = Some(outcome.with_status(status.as_u16()));
                 session.write_response_header(Box::new(head), false).await?;
                 session
                     .write_response_body(Some(read.freeze()), true)
@@ -245,14 +243,13 @@ impl FidogateProxy {
         session: &mut Session,
         ctx: &mut Ctx,
         mut app: subrequest::Answer,
+        outcome: Outcome,
     ) -> Result<bool> {
         match app.length {
             Some(len) => app.head.insert_header("content-length", len.to_string())?,
             None => app.head.insert_header("transfer-encoding", "chunked")?,
         }
-        ctx.decision = "forward";
-        ctx.status = app.head.status.as_u16();
-        ctx.reason = ResponseAction::Keep.reason();
+        ctx.outcome = Some(outcome.with_status(app.head.status.as_u16()));
         session
             .write_response_header(Box::new(app.head), false)
             .await?;
@@ -309,11 +306,20 @@ impl ProxyHttp for FidogateProxy {
         let action = {
             let h = session.req_header();
             let health = h.method == http::Method::GET && h.uri.path() == self.healthz;
-            (!health).then(|| self.gateway.on_request(&h.method, h.uri.path(), &h.headers))
+            let peer = session
+                .client_addr()
+                .and_then(|a| a.as_inet())
+                .map(|a| a.ip());
+            let client = Client::new(peer, self.source.as_ref());
+            (!health).then(|| {
+                self.gateway
+                    .on_request(&h.method, h.uri.path(), &h.headers, client)
+            })
         };
         let Some(action) = action else {
-            ctx.decision = "health";
-            write_reply(session, self.gateway.health().await, true).await?;
+            let reply = self.gateway.health().await;
+            ctx.outcome = Some(reply.outcome());
+            write_reply(session, reply, true).await?;
             return Ok(true);
         };
         let intercept = match action {
@@ -341,17 +347,18 @@ impl ProxyHttp for FidogateProxy {
         match self.gateway.on_body(&intercept, &body, &env).await {
             BodyAction::Respond(reply) => self.answer(session, ctx, reply, true).await,
             BodyAction::Forward(forward) => {
+                // The status is the app's, known when it answers.
+                let outcome = forward.outcome(&intercept, 0);
                 if let Some(after) = &forward.after
                     && after.depends_on_answer_body()
                 {
                     // Pingora sends the answer's head before its body is
                     // seen: the gateway asks the app itself.
                     return self
-                        .fetch_options(session, ctx, &intercept, after, body, &env)
+                        .fetch_options(session, ctx, &intercept, after, outcome, body, &env)
                         .await;
                 }
-                ctx.decision = "forward";
-                ctx.reason = forward.reason();
+                ctx.outcome = Some(outcome);
                 ctx.headers = forward.headers;
                 ctx.after = forward.after;
                 Ok(false)
@@ -379,7 +386,8 @@ impl ProxyHttp for FidogateProxy {
         upstream_response: &mut ResponseHeader,
         ctx: &mut Ctx,
     ) -> Result<()> {
-        ctx.status = upstream_response.status.as_u16();
+        let app_status = upstream_response.status.as_u16();
+        ctx.outcome = ctx.outcome.take().map(|o| o.with_status(app_status));
         let Some(after) = &ctx.after else {
             return Ok(());
         };
@@ -392,7 +400,8 @@ impl ProxyHttp for FidogateProxy {
             upstream_response.remove_header("transfer-encoding");
             upstream_response.insert_header("content-type", reply.content_type())?;
             upstream_response.insert_header("content-length", reply.body.len().to_string())?;
-            ctx.status = reply.status.as_u16();
+            let sent = reply.status.as_u16();
+            ctx.outcome = ctx.outcome.take().map(|o| o.with_status(sent));
             ctx.replacement = Some(Bytes::from(reply.body));
         }
         Ok(())
@@ -435,10 +444,9 @@ impl ProxyHttp for FidogateProxy {
         let reply = self
             .gateway
             .on_failure(intercept, Failure::AppUnreachable(e.to_string()));
-        ctx.decision = "respond";
-        ctx.reason = reply.reason();
-        ctx.status = reply.status.as_u16();
-        let error_code = ctx.status;
+        let outcome = reply.outcome();
+        let error_code = outcome.status();
+        ctx.outcome = Some(outcome);
         let _ = write_reply(session, reply, true).await;
         FailToProxy {
             error_code,
@@ -446,11 +454,18 @@ impl ProxyHttp for FidogateProxy {
         }
     }
 
-    async fn logging(&self, _session: &mut Session, _e: Option<&pingora::Error>, ctx: &mut Ctx) {
-        let Some(intercept) = &ctx.intercept else {
-            return;
+    async fn logging(&self, session: &mut Session, _e: Option<&pingora::Error>, ctx: &mut Ctx) {
+        let elapsed = ctx.started.map_or(Duration::ZERO, |s| s.elapsed());
+        let outcome = match ctx.outcome.take() {
+            Some(outcome) => outcome,
+            // Not intercepted: the app's answer (or Pingora's own, when the
+            // app could not be reached).
+            None if ctx.intercept.is_none() && self.gateway.is_observed() => {
+                let status = session.response_written().map_or(0, |h| h.status.as_u16());
+                Outcome::passed(status)
+            }
+            None => return,
         };
-        let latency = ctx.started.map_or(Duration::ZERO, |s| s.elapsed());
-        intercept.log(ctx.decision, ctx.status, ctx.reason, latency);
+        self.gateway.finish(&outcome, elapsed);
     }
 }

@@ -134,3 +134,16 @@ impl ResolvesServerCert for Resolver {
         Some(self.0.clone())
     }
 }
+
+/// Generates a self-signed P-256 certificate for `localhost` and
+/// `127.0.0.1` into `cert_path` and `key_path` (neither may exist; the
+/// key is readable by its owner only), and loads it.
+pub fn generate_self_signed(cert_path: &Path, key_path: &Path) -> Result<ServerCert, String> {
+    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let made = rcgen::generate_simple_self_signed(names).map_err(|e| e.to_string())?;
+    crate::config::write_private(key_path, made.key_pair.serialize_pem().as_bytes())
+        .map_err(|e| format!("{}: {e}", key_path.display()))?;
+    std::fs::write(cert_path, made.cert.pem())
+        .map_err(|e| format!("{}: cannot write: {e}", cert_path.display()))?;
+    ServerCert::load(cert_path, key_path).map_err(|e| e.to_string())
+}

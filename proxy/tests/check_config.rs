@@ -577,3 +577,89 @@ fn tls_listener_files_are_checked_at_start_and_named() {
     assert!(err.contains("other-key.pem"), "{err}");
     let _ = std::fs::remove_dir_all(d);
 }
+
+#[test]
+fn the_metrics_listener_and_the_limits_are_checked_by_name() {
+    let with_top = |line: &str| format!("{line}\n{MINIMAL}");
+    let (key, problem) = error_for(&with_top("metrics_listen: nowhere"));
+    assert_eq!(key, "metrics_listen", "{problem}");
+    let (key, problem) = error_for(&with_top(
+        "listen: [\"127.0.0.1:8080\"]\nmetrics_listen: \"127.0.0.1:8080\"",
+    ));
+    assert_eq!(key, "metrics_listen");
+    assert!(problem.contains("of their own"), "{problem}");
+    let with = |gateway: &str| MINIMAL.replace("gateway:\n", &format!("gateway:\n  {gateway}\n"));
+    for (yaml, want) in [
+        (
+            "rate_limit: { per_client_per_sec: 0, burst: 20 }",
+            "gateway.rate_limit.per_client_per_sec",
+        ),
+        (
+            "rate_limit: { per_client_per_sec: 10, burst: 0 }",
+            "gateway.rate_limit.burst",
+        ),
+        (
+            "rate_limit: { per_client_per_sec: 10 }",
+            "gateway.rate_limit",
+        ),
+        (
+            "rate_limit: { per_client_per_sec: 10, burst: 20, max_clients: 0 }",
+            "gateway.rate_limit.max_clients",
+        ),
+        (
+            "trusted_proxies: [\"10.0.0.0/33\"]",
+            "gateway.trusted_proxies[0]",
+        ),
+        (
+            "trusted_proxies: [\"10.0.0.0/8\", proxy.example]",
+            "gateway.trusted_proxies[1]",
+        ),
+    ] {
+        let (key, problem) = error_for(&with(yaml));
+        assert_eq!(key, want, "{yaml}: {problem}");
+    }
+    let d = temp_dir("limits");
+    let f = d.join("ok.yaml");
+    std::fs::write(
+        &f,
+        with("rate_limit: { per_client_per_sec: 10, burst: 20 }\n  trusted_proxies: [\"10.0.0.0/8\", \"::1\"]"),
+    )
+    .unwrap();
+    let loaded = load(&f, &no_env).unwrap();
+    assert_eq!(loaded.file.gateway.rate_limit.unwrap().burst, 20);
+}
+
+#[test]
+fn a_self_signed_listener_is_generated_only_when_both_files_are_missing() {
+    let d = temp_dir("self-signed");
+    let f = d.join("tls.yaml");
+    let yaml = format!(
+        "listen:\n  - address: \"127.0.0.1:8443\"\n    tls: {{ cert_file: c.pem, key_file: k.pem, self_signed: true }}\n{MINIMAL}"
+    );
+    std::fs::write(&f, &yaml).unwrap();
+    let loaded = load(&f, &no_env).unwrap();
+    let (cert, key) = loaded.listen[0].generate.clone().expect("to be generated");
+    assert!(loaded.listen[0].tls.is_none());
+    // check-config writes nothing.
+    assert!(!cert.exists() && !key.exists());
+    let made = fidogate_proxy::tls::generate_self_signed(&cert, &key).unwrap();
+    let _ = made;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // Both there now: read as any other.
+    let loaded = load(&f, &no_env).unwrap();
+    assert!(loaded.listen[0].tls.is_some() && loaded.listen[0].generate.is_none());
+    // One missing: named, never regenerated over the other.
+    std::fs::remove_file(&cert).unwrap();
+    let e = load(&f, &no_env).unwrap_err();
+    assert_eq!(e.key, "listen[0].tls.cert_file", "{e}");
+    // Without self_signed, missing files are an error.
+    std::fs::remove_file(&key).unwrap();
+    std::fs::write(&f, yaml.replace(", self_signed: true", "")).unwrap();
+    let e = load(&f, &no_env).unwrap_err();
+    assert_eq!(e.key, "listen[0].tls.cert_file", "{e}");
+}

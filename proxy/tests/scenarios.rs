@@ -40,12 +40,22 @@ impl Binary {
         reserved: Option<tokio::net::TcpSocket>,
         redis: Option<&str>,
     ) -> Self {
+        Self::start_with(upstream, log, reserved, redis, "")
+    }
+
+    fn start_with(
+        upstream: SocketAddr,
+        log: AppLog,
+        reserved: Option<tokio::net::TcpSocket>,
+        redis: Option<&str>,
+        extra: &str,
+    ) -> Self {
         let clock_dir = tempdir();
         let clock = clock_dir.join("clock");
         std::fs::write(&clock, "0").unwrap();
         let gateway = GatewayProcess::start(
             Path::new(env!("CARGO_BIN_EXE_fidogate")),
-            &run_file_with(upstream, redis, ""),
+            &run_file_with(upstream, redis, extra),
             &[("FIDOGATE_TEST_CLOCK_FILE", clock.to_str().unwrap())],
         );
         Self {
@@ -131,10 +141,74 @@ async fn table_through_fidogate_run(redis: Option<&str>) {
     // The gateway logged one line per intercepted request, with a reason.
     let lines = up.gateway.log();
     for want in [
-        "route=\"webauthn\" dialect=\"webauthn\" endpoint=Result decision=\"forward\" status=200 reason=\"verified\"",
-        "decision=\"respond\" status=403 reason=\"replay\"",
+        "route=\"webauthn\" dialect=\"webauthn\" endpoint=\"result\" decision=\"verified\" status=200 reason=\"verified\"",
+        "decision=\"refused\" status=403 reason=\"replay\"",
     ] {
         assert!(lines.contains(want), "no {want:?} in the log:\n{lines}");
     }
     assert!(!lines.contains('\u{1b}'), "colour codes in a log file");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_move_by_exactly_what_was_sent_through_fidogate_run() {
+    use fidogate_tests::metrics::{assert_moved, known_sequence, samples};
+    use fidogate_tests::process::scrape;
+    let log = AppLog::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = listener.local_addr().unwrap();
+    let serving = router(log.clone());
+    tokio::spawn(async move { axum::serve(listener, serving).await });
+    let up = tokio::task::spawn_blocking(move || {
+        let line = fidogate_tests::process::metrics_listen_line();
+        Binary::start_with(app, log, None, None, &line)
+    })
+    .await
+    .unwrap();
+    let at = up.gateway.metrics.expect("a metrics listener");
+    let get = move || async move {
+        tokio::task::spawn_blocking(move || scrape(at).expect("GET /metrics"))
+            .await
+            .unwrap()
+    };
+    let before = get().await;
+    let want = known_sequence(&up).await;
+    // Pingora counts a request once its answer is sent: the last one may
+    // be recorded a moment after the client has it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let after = get().await;
+        let total = |t: &str| -> f64 {
+            samples(t)
+                .iter()
+                .filter(|(k, _)| k.0 == "fidogate_requests_total")
+                .map(|(_, v)| v)
+                .sum()
+        };
+        let sent: f64 = want
+            .iter()
+            .filter(|(k, _)| k.0 == "fidogate_requests_total")
+            .map(|(_, v)| v)
+            .sum();
+        if total(&after) - total(&before) >= sent || std::time::Instant::now() > deadline {
+            break after;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_moved(&before, &after, &want);
+    // The memory store's gauges are there.
+    let now = samples(&after);
+    assert!(
+        now.keys().any(|k| k.0 == "fidogate_challenges_pending"),
+        "{after}"
+    );
+    assert!(
+        now.keys().any(|k| k.0 == "fidogate_challenges_spent"),
+        "{after}"
+    );
+    // The public listener does not serve them: /metrics there is the app's.
+    let public = fidogate_tests::client::send(up.gateway.addr, &Req::bare("GET", "/metrics")).await;
+    assert!(
+        !String::from_utf8_lossy(&public.body).contains("fidogate_"),
+        "the public listener served metrics"
+    );
 }

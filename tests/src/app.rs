@@ -119,6 +119,11 @@ async fn answer(log: &AppLog, req: Request<Body>) -> Response<Body> {
         .map(|b| b.to_vec())
         .unwrap_or_default();
     let path = parts.uri.path().to_owned();
+    // An app that takes its time: a request in flight while the gateway
+    // shuts down or upgrades.
+    if path.starts_with("/slow/") {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    }
     let n = log.record(Seen {
         path: path.clone(),
         headers: parts.headers.clone(),

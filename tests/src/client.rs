@@ -43,10 +43,22 @@ pub fn encode(req: &Req) -> Vec<u8> {
 /// request is written while the answer is read, so a server that answers
 /// before reading the whole body (413) is heard.
 pub async fn send(addr: SocketAddr, req: &Req) -> Answer {
+    send_from(None, addr, req).await
+}
+
+/// [`send`] from the local address `from` (any of 127.0.0.0/8 on
+/// loopback), so a test can be several clients.
+pub async fn send_from(from: Option<std::net::IpAddr>, addr: SocketAddr, req: &Req) -> Answer {
     let work = async {
-        let stream = TcpStream::connect(addr)
-            .await
-            .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+        let stream = match from {
+            None => TcpStream::connect(addr).await,
+            Some(ip) => {
+                let socket = tokio::net::TcpSocket::new_v4().unwrap();
+                socket.bind(SocketAddr::new(ip, 0)).unwrap();
+                socket.connect(addr).await
+            }
+        }
+        .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
         let (read, mut write) = stream.into_split();
         let bytes = encode(req);
         let writer = tokio::spawn(async move {

@@ -21,6 +21,7 @@
 pub mod app;
 pub mod client;
 pub mod config;
+pub mod metrics;
 pub mod process;
 pub mod redis;
 pub mod runner;

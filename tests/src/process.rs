@@ -15,6 +15,9 @@ pub struct GatewayProcess {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Where it serves `/metrics`, when the configuration has
+    /// `metrics_listen` (found by asking each port it listens on).
+    pub metrics: Option<SocketAddr>,
     /// Its folder: configuration, generated keys, logs, the test clock.
     pub dir: PathBuf,
 }
@@ -40,8 +43,13 @@ impl GatewayProcess {
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("fidogate.yaml");
         std::fs::write(&file, config).unwrap();
-        let (child, addr) = spawn_and_wait(binary, &dir, env);
-        Self { child, addr, dir }
+        let (child, addr, metrics) = spawn_and_wait(binary, &dir, env);
+        Self {
+            child,
+            addr,
+            metrics,
+            dir,
+        }
     }
 
     /// Stops the gateway and starts it again on the same folder (its
@@ -50,9 +58,67 @@ impl GatewayProcess {
     pub fn restart(&mut self, binary: &Path, env: &[(&str, &str)]) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let (child, addr) = spawn_and_wait(binary, &self.dir, env);
+        let (child, addr, metrics) = spawn_and_wait(binary, &self.dir, env);
         self.child = child;
         self.addr = addr;
+        self.metrics = metrics;
+    }
+
+    /// The gateway's process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A graceful upgrade: starts `binary run --upgrade` on the same
+    /// folder, waits for its upgrade socket `sock`, sends SIGQUIT to the
+    /// running process, and waits until the new one listens on the same
+    /// port. Returns the old process, handing its sockets over and
+    /// finishing what it has in flight.
+    pub fn upgrade(&mut self, binary: &Path, sock: &Path) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("gateway.log"))
+            .unwrap();
+        let _ = std::fs::remove_file(sock);
+        let new = Command::new(binary)
+            .args(["run", "--upgrade", "--config"])
+            .arg(self.dir.join("fidogate.yaml"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !sock.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "no upgrade socket within 60 s:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        signal(self.child.id(), "QUIT");
+        let port = self.addr.port();
+        while !listening_ports(new.id()).contains(&port) {
+            assert!(
+                Instant::now() < deadline,
+                "the new process did not take port {port} within 60 s:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::mem::replace(&mut self.child, new)
+    }
+
+    /// Sends `signal` (`TERM`, `QUIT`…) to the gateway.
+    pub fn signal(&self, signal_name: &str) {
+        signal(self.child.id(), signal_name);
+    }
+
+    /// Waits for the gateway to exit, at most `limit`; its exit status.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        wait_exit(&mut self.child, limit)
     }
 
     /// What it logged so far.
@@ -61,8 +127,39 @@ impl GatewayProcess {
     }
 }
 
+/// Sends `name` (`TERM`, `QUIT`…) to process `pid`, with kill(1).
+pub fn signal(pid: u32, name: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(ok.success(), "kill -{name} {pid}");
+}
+
+/// Waits for `child` to exit, at most `limit`.
+pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Starts `binary run` on `dir/fidogate.yaml` and waits until it listens.
-fn spawn_and_wait(binary: &Path, dir: &Path, env: &[(&str, &str)]) -> (Child, SocketAddr) {
+fn spawn_and_wait(
+    binary: &Path,
+    dir: &Path,
+    env: &[(&str, &str)],
+) -> (Child, SocketAddr, Option<SocketAddr>) {
+    let config = std::fs::read_to_string(dir.join("fidogate.yaml")).unwrap_or_default();
+    let with_metrics = config.lines().any(|l| l.starts_with("metrics_listen:"));
+    let wanted = if with_metrics { 2 } else { 1 };
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -81,9 +178,10 @@ fn spawn_and_wait(binary: &Path, dir: &Path, env: &[(&str, &str)]) -> (Child, So
         .spawn()
         .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
     let deadline = Instant::now() + Duration::from_secs(60);
-    let port = loop {
-        if let Some(port) = listening_ports(child.id()).into_iter().next() {
-            break port;
+    let ports = loop {
+        let ports = listening_ports(child.id());
+        if ports.len() >= wanted {
+            break ports;
         }
         if let Ok(Some(status)) = child.try_wait() {
             let log = std::fs::read_to_string(dir.join("gateway.log")).unwrap_or_default();
@@ -95,7 +193,50 @@ fn spawn_and_wait(binary: &Path, dir: &Path, env: &[(&str, &str)]) -> (Child, So
         );
         std::thread::sleep(Duration::from_millis(20));
     };
-    (child, SocketAddr::from(([127, 0, 0, 1], port)))
+    let addrs: Vec<SocketAddr> = ports
+        .into_iter()
+        .map(|p| SocketAddr::from(([127, 0, 0, 1], p)))
+        .collect();
+    if !with_metrics {
+        return (child, addrs[0], None);
+    }
+    let metrics = addrs
+        .iter()
+        .copied()
+        .find(|a| serves_metrics(*a))
+        .unwrap_or_else(|| panic!("none of {addrs:?} serves /metrics"));
+    let addr = addrs.into_iter().find(|a| *a != metrics).unwrap();
+    (child, addr, Some(metrics))
+}
+
+/// A `metrics_listen: "127.0.0.1:PORT"` line with a port free a moment
+/// ago (Pingora shares one socket between two listeners that both ask
+/// for port 0, so the metrics listener needs a port of its own).
+pub fn metrics_listen_line() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    format!("metrics_listen: \"127.0.0.1:{port}\"\n")
+}
+
+/// Whether `addr` answers `GET /metrics` with fidogate's series.
+fn serves_metrics(addr: SocketAddr) -> bool {
+    scrape(addr).is_some_and(|text| text.contains("fidogate_build_info"))
+}
+
+/// `GET /metrics` from `addr`: the body of a 200 answer.
+pub fn scrape(addr: SocketAddr) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .ok()?;
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).ok()?;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200").then(|| body.to_owned())
 }
 
 /// The TCP ports process `pid` listens on: its socket inodes (from

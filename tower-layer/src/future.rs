@@ -1,9 +1,11 @@
 use crate::body::FidogateBody;
+use fidogate_core::gateway::{Gateway, Outcome};
 use http::Response;
 use pin_project_lite::pin_project;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+use std::time::Instant;
 
 /// The boxed future of an intercepted request.
 pub(crate) type Intercepted<B, E> =
@@ -22,16 +24,18 @@ pin_project! {
 pin_project! {
     #[project = KindProj]
     enum Kind<F, B, E> {
-        Passthrough { #[pin] future: F },
+        Passthrough { #[pin] future: F, observed: Option<(Gateway, Instant)> },
         Ready { response: Option<Response<FidogateBody<B>>> },
         Intercepted { future: Intercepted<B, E> },
     }
 }
 
 impl<F, B, E> ResponseFuture<F, B, E> {
-    pub(crate) fn passthrough(future: F) -> Self {
+    /// The inner service's future; when `observed`, the gateway is told
+    /// how it ended.
+    pub(crate) fn passthrough(future: F, observed: Option<(Gateway, Instant)>) -> Self {
         Self {
-            kind: Kind::Passthrough { future },
+            kind: Kind::Passthrough { future, observed },
         }
     }
 
@@ -58,9 +62,14 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            KindProj::Passthrough { future } => {
-                let response = ready!(future.poll(cx))?;
-                Poll::Ready(Ok(response.map(FidogateBody::inner)))
+            KindProj::Passthrough { future, observed } => {
+                let result = ready!(future.poll(cx));
+                if let Some((gateway, started)) = observed.take() {
+                    // An error of the service's has no status: 000.
+                    let status = result.as_ref().map_or(0, |r| r.status().as_u16());
+                    gateway.finish(&Outcome::passed(status), started.elapsed());
+                }
+                Poll::Ready(Ok(result?.map(FidogateBody::inner)))
             }
             KindProj::Ready { response } => match response.take() {
                 Some(r) => Poll::Ready(Ok(r)),

@@ -1,4 +1,4 @@
-use crate::service::Fidogate;
+use crate::service::{Fidogate, PeerFn, socket_addr_peer};
 use fidogate_core::gateway::{Gateway, Source, SystemSource};
 use std::sync::Arc;
 use tower_layer::Layer;
@@ -9,6 +9,7 @@ use tower_layer::Layer;
 pub struct FidogateLayer {
     gateway: Gateway,
     source: Arc<dyn Source>,
+    peer: PeerFn,
 }
 
 impl FidogateLayer {
@@ -18,7 +19,23 @@ impl FidogateLayer {
         Self {
             gateway,
             source: Arc::new(SystemSource),
+            peer: socket_addr_peer,
         }
+    }
+
+    /// Where the peer address of a request is found, for `rate_limit`
+    /// (by default a `std::net::SocketAddr` in the request's extensions).
+    /// With axum, served with `into_make_service_with_connect_info`:
+    ///
+    /// ```ignore
+    /// layer.with_peer(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
+    /// ```
+    ///
+    /// Without a peer address, a request is not limited.
+    #[must_use]
+    pub fn with_peer(mut self, peer: PeerFn) -> Self {
+        self.peer = peer;
+        self
     }
 
     /// Takes the time and randomness of each request from `source`
@@ -41,6 +58,6 @@ impl<S> Layer<S> for FidogateLayer {
     type Service = Fidogate<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Fidogate::new(inner, self.gateway.clone(), self.source.clone())
+        Fidogate::new(inner, self.gateway.clone(), self.source.clone(), self.peer)
     }
 }

@@ -56,7 +56,7 @@ mod service;
 pub use body::{BoxError, FidogateBody};
 pub use future::ResponseFuture;
 pub use layer::FidogateLayer;
-pub use service::{Fidogate, Rejection};
+pub use service::{Fidogate, PeerFn, Rejection, socket_addr_peer};
 
 /// A fresh ECDSA P-256 signing key for the verified-credential header, as
 /// PKCS#8 DER (for [`TokenSigner::from_pkcs8_der`]). Keep it: a key made

@@ -2,13 +2,14 @@ use crate::body::FidogateBody;
 use crate::future::ResponseFuture;
 use bytes::Bytes;
 use fidogate_core::gateway::{
-    AppAnswer, BodyAction, Failure, Gateway, GatewayError, Intercept, Reply, RequestAction,
-    ResponseAction, Source,
+    AppAnswer, BodyAction, Client, Failure, Gateway, GatewayError, Intercept, Outcome, Reply,
+    RequestAction, ResponseAction, Source,
 };
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::BodyExt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -34,15 +35,27 @@ pub struct Fidogate<S> {
     inner: S,
     gateway: Gateway,
     source: Arc<dyn Source>,
+    peer: PeerFn,
+}
+
+/// Where the layer finds a request's peer address (for the per-client
+/// limit): a function of the request's extensions.
+pub type PeerFn = fn(&http::Extensions) -> Option<IpAddr>;
+
+/// The default [`PeerFn`]: a `std::net::SocketAddr` in the extensions.
+pub fn socket_addr_peer(extensions: &http::Extensions) -> Option<IpAddr> {
+    extensions.get::<std::net::SocketAddr>().map(|a| a.ip())
 }
 
 impl<S> Fidogate<S> {
-    /// Wraps `inner`; time and randomness come from `source`.
-    pub fn new(inner: S, gateway: Gateway, source: Arc<dyn Source>) -> Self {
+    /// Wraps `inner`; time and randomness come from `source`, the peer
+    /// address from `peer`.
+    pub fn new(inner: S, gateway: Gateway, source: Arc<dyn Source>, peer: PeerFn) -> Self {
         Self {
             inner,
             gateway,
             source,
+            peer,
         }
     }
 }
@@ -100,14 +113,24 @@ where
         for name in self.gateway.spoofed_headers(req.headers()) {
             req.headers_mut().remove(name);
         }
+        let started = Instant::now();
+        let client = Client::new((self.peer)(req.extensions()), self.source.as_ref());
         match self
             .gateway
-            .on_request(req.method(), req.uri().path(), req.headers())
+            .on_request(req.method(), req.uri().path(), req.headers(), client)
         {
             RequestAction::PassThrough => {
-                ResponseFuture::passthrough(self.inner.call(req.map(FidogateBody::inner)))
+                // Timed only when somebody is told.
+                let observed = self
+                    .gateway
+                    .is_observed()
+                    .then(|| (self.gateway.clone(), started));
+                ResponseFuture::passthrough(self.inner.call(req.map(FidogateBody::inner)), observed)
             }
-            RequestAction::Respond(reply) => ResponseFuture::ready(respond(reply)),
+            RequestAction::Respond(reply) => {
+                self.gateway.finish(&reply.outcome(), started.elapsed());
+                ResponseFuture::ready(respond(reply))
+            }
             RequestAction::ReadBody(intercept) => {
                 // The ready service goes to the future; a clone stays.
                 let clone = self.inner.clone();
@@ -116,7 +139,7 @@ where
                     gateway: self.gateway.clone(),
                     source: self.source.clone(),
                     intercept,
-                    started: Instant::now(),
+                    started,
                 };
                 ResponseFuture::intercepted(Box::pin(work.run(inner, req)))
             }
@@ -133,14 +156,13 @@ struct Intercepted {
 }
 
 impl Intercepted {
-    fn log(&self, decision: &str, status: StatusCode, reason: &str) {
-        self.intercept
-            .log(decision, status.as_u16(), reason, self.started.elapsed());
+    fn finish(&self, outcome: &Outcome) {
+        self.gateway.finish(outcome, self.started.elapsed());
     }
 
     /// Sends the engine's answer.
     fn answer<B>(&self, reply: Reply) -> Response<FidogateBody<B>> {
-        self.log("respond", reply.status, reply.reason());
+        self.finish(&reply.outcome());
         respond(reply)
     }
 
@@ -189,16 +211,17 @@ impl Intercepted {
             Err(e) => return Ok(self.failed(Failure::AppUnreachable(e.to_string()))),
         };
         let status = response.status();
+        let outcome = forward.outcome(&self.intercept, status.as_u16());
         let Some(after) = forward.after.as_ref() else {
-            self.log("forward", status, forward.reason());
+            self.finish(&outcome);
             return Ok(response.map(FidogateBody::inner));
         };
         if let Some(reply) = after.replacement_for(status) {
-            self.log("forward", reply.status, forward.reason());
+            self.finish(&outcome.with_status(reply.status.as_u16()));
             return Ok(respond(reply));
         }
         if !after.wants_body(status) {
-            self.log("forward", status, "upstream answer kept");
+            self.finish(&outcome);
             return Ok(response.map(FidogateBody::inner));
         }
         let (parts, body) = response.into_parts();
@@ -210,7 +233,7 @@ impl Intercepted {
         };
         match self.gateway.on_response(after, status, answer, &env).await {
             ResponseAction::Keep => {
-                self.log("forward", status, ResponseAction::Keep.reason());
+                self.finish(&outcome);
                 let body = read.unwrap_or_default();
                 Ok(Response::from_parts(parts, FidogateBody::full(body)))
             }

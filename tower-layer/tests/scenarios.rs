@@ -68,7 +68,10 @@ struct Layered {
     clock: Arc<ManualSource>,
 }
 
-fn gateway(store: Option<Arc<dyn ChallengeStore>>) -> Gateway {
+fn gateway(
+    store: Option<Arc<dyn ChallengeStore>>,
+    metrics: Option<&prometheus::Registry>,
+) -> Gateway {
     let keys = GatewayKeys {
         signer: TokenSigner::from_pkcs8_der(&SigningKey::generate(alg::ES256, 99).pkcs8_der())
             .unwrap(),
@@ -79,17 +82,31 @@ fn gateway(store: Option<Arc<dyn ChallengeStore>>) -> Gateway {
     let config = gateway_config();
     let store =
         store.unwrap_or_else(|| Arc::new(MokaChallengeStore::new(config.challenge_capacity)));
-    Gateway::new(config, keys, TrustAnchors::new(), store).unwrap()
+    let gateway = Gateway::new(config, keys, TrustAnchors::new(), store).unwrap();
+    match metrics {
+        Some(registry) => {
+            gateway.with_observer(Arc::new(fidogate_metrics::Metrics::new(registry).unwrap()))
+        }
+        None => gateway,
+    }
 }
 
 impl Layered {
     fn new(app_down: bool, store: Option<Arc<dyn ChallengeStore>>) -> Self {
+        Self::observed(app_down, store, None)
+    }
+
+    fn observed(
+        app_down: bool,
+        store: Option<Arc<dyn ChallengeStore>>,
+        metrics: Option<&prometheus::Registry>,
+    ) -> Self {
         let clock = Arc::new(ManualSource::new(UnixTime::from_system(
             std::time::SystemTime::now(),
         )));
         let log = AppLog::default();
-        let layer =
-            FidogateLayer::new(gateway(store)).with_source(clock.clone() as Arc<dyn Source>);
+        let layer = FidogateLayer::new(gateway(store, metrics))
+            .with_source(clock.clone() as Arc<dyn Source>);
         let svc = if app_down {
             let down = tower::service_fn(|_: Request<FidogateBody<ReqB>>| async {
                 Err::<Response<axum::body::Body>, BoxError>("connection refused".into())
@@ -185,4 +202,15 @@ async fn the_scenario_table_through_the_layer_with_redis() {
     let up = Layered::new(false, Some(store("up:").await));
     let down = Layered::new(true, Some(store("down:").await));
     run_all(&up, &down, &scenarios()).await;
+}
+
+#[tokio::test]
+async fn metrics_move_by_exactly_what_was_sent_through_the_layer() {
+    use fidogate_tests::metrics::{assert_moved, known_sequence};
+    let registry = prometheus::Registry::new();
+    let target = Layered::observed(false, None, Some(&registry));
+    let scrape = || String::from_utf8(fidogate_metrics::render(&registry).1).unwrap();
+    let before = scrape();
+    let want = known_sequence(&target).await;
+    assert_moved(&before, &scrape(), &want);
 }

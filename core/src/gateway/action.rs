@@ -3,17 +3,47 @@
 //! the body, call the app) fails.
 
 use super::config::Dialect;
+use super::error::GatewayError;
+use super::observe::{Decision, Origin, Outcome};
 use super::reply::Reply;
 use super::routes::Route;
 use super::source::SourceError;
 use super::token::CredentialClaims;
 use http::{HeaderName, HeaderValue, StatusCode};
 use serde_json::Value;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Which endpoint of a route.
+/// Who sent a request, and when, for the per-client limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Client {
+    /// The peer address of the connection, when the adapter knows it.
+    pub peer: Option<IpAddr>,
+    /// Now on the source's monotonic clock
+    /// ([`Source::monotonic`](super::Source::monotonic)).
+    pub at: Duration,
+}
+
+impl Client {
+    /// No peer known, at time zero: a request that no limit applies to
+    /// (tests, and callers that do not limit).
+    pub const UNKNOWN: Self = Self {
+        peer: None,
+        at: Duration::ZERO,
+    };
+
+    /// The connection's peer, at the source's monotonic now.
+    pub fn new(peer: Option<IpAddr>, source: &dyn super::Source) -> Self {
+        Self {
+            peer,
+            at: source.monotonic(),
+        }
+    }
+}
+
+/// Which endpoint of a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Endpoint {
     /// The endpoint that issues challenges.
     Options,
@@ -68,20 +98,12 @@ impl Intercept {
         self.endpoint
     }
 
-    /// The one log line for an intercepted request: its route, dialect and
-    /// endpoint, what was decided, the status sent, why, and how long it
-    /// took.
-    pub fn log(&self, decision: &str, status: u16, reason: &str, latency: Duration) {
-        tracing::info!(
-            route = self.route_name(),
-            dialect = self.dialect().as_str(),
-            endpoint = ?self.endpoint,
-            decision,
-            status,
-            reason,
-            latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
-            "fidogate"
-        );
+    pub(in crate::gateway) fn origin(&self) -> Origin {
+        Origin::route(&self.route, self.endpoint)
+    }
+
+    pub(in crate::gateway) fn refuse(&self, error: impl Into<GatewayError>) -> Reply {
+        Reply::refuse(self.origin(), self.route.dialect, error)
     }
 }
 
@@ -137,6 +159,23 @@ impl Forward {
             "app-issued options"
         }
     }
+
+    /// How the request ends when the app's answer (or the answer that
+    /// replaces it) is sent with `status`.
+    pub fn outcome(&self, intercept: &Intercept, status: u16) -> Outcome {
+        Outcome {
+            origin: intercept.origin(),
+            decision: if self.claims.is_some() {
+                Decision::Verified
+            } else {
+                Decision::Issued
+            },
+            status,
+            reason: self.reason(),
+            refusal: None,
+            store_error: None,
+        }
+    }
 }
 
 /// What the gateway still has to do with the app's answer. With the app's
@@ -173,7 +212,10 @@ impl AfterResponse {
     /// does not depend on the answer's body.
     pub fn replacement_for(&self, status: StatusCode) -> Option<Reply> {
         match &self.kind {
-            AfterKind::Replace { answer } if status.is_success() => Some(Reply::ok(answer)),
+            AfterKind::Replace { answer } if status.is_success() => Some(Reply::ok(
+                Origin::route(&self.route, Endpoint::Result),
+                answer,
+            )),
             _ => None,
         }
     }

@@ -198,6 +198,21 @@ pub trait ChallengeStore: Send + Sync + std::fmt::Debug {
     fn health(&self) -> StoreFuture<'_, ()> {
         Box::pin(std::future::ready(Ok(())))
     }
+
+    /// What the store holds now, for gauges; `None` for a store shared by
+    /// several instances (count it at the store itself).
+    fn held(&self) -> Option<Held> {
+        None
+    }
+}
+
+/// What an in-process store holds ([`ChallengeStore::held`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Held {
+    /// App-issued challenges waiting for their registration.
+    pub pending: u64,
+    /// Sealed challenges recorded as spent until they expire.
+    pub spent: u64,
 }
 
 /// What a [`ChallengeStore`] call returns.
@@ -308,6 +323,15 @@ impl MokaChallengeStore {
 }
 
 impl ChallengeStore for MokaChallengeStore {
+    fn held(&self) -> Option<Held> {
+        Some(Held {
+            // moka's count lags by its pending maintenance: cheap, and
+            // exact enough for a gauge.
+            pending: self.cache.entry_count(),
+            spent: self.spent.len(),
+        })
+    }
+
     fn issue<'a>(&'a self, challenge: &'a [u8], context: ChallengeContext) -> StoreFuture<'a, ()> {
         Box::pin(std::future::ready(self.issue_now(challenge, context)))
     }

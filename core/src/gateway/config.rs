@@ -221,6 +221,14 @@ pub struct GatewayConfig {
     /// Where challenges are kept: this process (the default) or Redis.
     #[serde(default)]
     pub challenge_store: ChallengeStoreConfig,
+    /// A limit per client on the intercepted endpoints; none when absent.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitConfig>,
+    /// Peers whose `X-Forwarded-For` is believed (CIDR blocks or
+    /// addresses): behind them, the client is the rightmost address that
+    /// is not one of them.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
     /// The WebAuthn relying party.
     pub rp: RpConfig,
     /// WebAuthn policy.
@@ -231,6 +239,57 @@ pub struct GatewayConfig {
     pub uaf: UafConfig,
     /// The intercepted flows.
     pub routes: Vec<RouteConfig>,
+}
+
+/// A per-client limit on the intercepted endpoints: `burst` requests at
+/// once, then `per_client_per_sec` a second; over it, 429 with
+/// `Retry-After` in the dialect's error shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Requests a second, once the burst is spent.
+    pub per_client_per_sec: u32,
+    /// Requests allowed at once.
+    pub burst: u32,
+    /// Clients tracked at once (IPv6 clients by their /64).
+    #[serde(default = "default_max_clients")]
+    pub max_clients: usize,
+}
+
+fn default_max_clients() -> usize {
+    100_000
+}
+
+impl RateLimitConfig {
+    /// `per_client_per_sec` a second after a burst of `burst`.
+    pub fn new(per_client_per_sec: u32, burst: u32) -> Self {
+        Self {
+            per_client_per_sec,
+            burst,
+            max_clients: default_max_clients(),
+        }
+    }
+
+    /// Checks the bounds; problems name the key under `rate_limit`.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let at = |k: &str| format!("rate_limit.{k}");
+        if self.per_client_per_sec == 0 || self.per_client_per_sec > 1_000_000 {
+            return Err(ConfigError::new(
+                at("per_client_per_sec"),
+                "must be 1 to 1000000",
+            ));
+        }
+        if self.burst == 0 || self.burst > 1_000_000 {
+            return Err(ConfigError::new(at("burst"), "must be 1 to 1000000"));
+        }
+        if self.max_clients == 0 || self.max_clients > 100_000_000 {
+            return Err(ConfigError::new(
+                at("max_clients"),
+                "must be 1 to 100000000",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Which challenge store the adapter builds (the engine takes any
@@ -366,6 +425,8 @@ impl GatewayConfig {
             token_ttl_secs: default_token_ttl(),
             challenge_capacity: default_challenge_capacity(),
             challenge_store: ChallengeStoreConfig::default(),
+            rate_limit: None,
+            trusted_proxies: Vec::new(),
             rp,
             webauthn: WebauthnConfig::default(),
             uaf: UafConfig::default(),

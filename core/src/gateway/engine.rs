@@ -3,7 +3,7 @@
 //! dialect is asked of the route's dialect rules (`dialect/`, private).
 
 use super::action::{
-    AfterKind, AfterResponse, AppAnswer, BodyAction, Endpoint, Failure, Forward, Intercept,
+    AfterKind, AfterResponse, AppAnswer, BodyAction, Client, Endpoint, Failure, Forward, Intercept,
     RequestAction, ResponseAction,
 };
 use super::challenge::{ChallengeContext, ChallengeError, ChallengeStore, StoreFuture};
@@ -11,6 +11,8 @@ use super::config::{ChallengeSource, ConfigError, GatewayConfig};
 use super::dialect::{self, AppChallenge, Check, Registration, Verifier};
 use super::error::{GatewayError, InternalError, RequestError, UpstreamError};
 use super::headers::{content_length, header_key, spoofed};
+use super::limit::{Cidr, ClientLimiter, client_of};
+use super::observe::{Observer, Origin, Outcome, Place, Timer};
 use super::reply::Reply;
 use super::route::{PathTemplate, RequestPath};
 use super::routes::{self, Route};
@@ -63,6 +65,8 @@ struct Inner {
     verifier: Verifier,
     seals: SealKeys,
     store: Arc<dyn ChallengeStore>,
+    limiter: Option<ClientLimiter>,
+    trusted_proxies: Vec<Cidr>,
 }
 
 /// The gateway engine. Cheap to clone; share one per process.
@@ -71,6 +75,7 @@ struct Inner {
 #[derive(Clone)]
 pub struct Gateway {
     inner: Arc<Inner>,
+    observer: Option<Arc<dyn Observer>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -112,6 +117,20 @@ impl Gateway {
             ));
         }
         config.challenge_store.check()?;
+        if let Some(limit) = &config.rate_limit {
+            limit.check()?;
+        }
+        let trusted_proxies = config
+            .trusted_proxies
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                Cidr::parse(c).map_err(|e| ConfigError::new(format!("trusted_proxies[{i}]"), e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let limiter = config
+            .rate_limit
+            .map(|l| ClientLimiter::new(l.per_client_per_sec, l.burst, l.max_clients));
         let verifier = verifier(&config, anchors, &keys.secret)?;
         let routes = routes::build(&config)?;
         let jwks = jwks_json(&keys.signer, &keys.retired)
@@ -128,9 +147,50 @@ impl Gateway {
                 verifier,
                 seals: SealKeys::new(&keys.secret, &keys.previous_secrets),
                 store,
+                limiter,
+                trusted_proxies,
                 config,
             }),
+            observer: None,
         })
+    }
+
+    /// The same gateway, telling `observer` how each request ended (the
+    /// Prometheus one is `fidogate_metrics::Metrics`).
+    #[must_use]
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        observer.watch_store(Arc::downgrade(&self.inner.store));
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Whether an observer is told of requests (an adapter times
+    /// pass-through requests only then).
+    pub fn is_observed(&self) -> bool {
+        self.observer.is_some()
+    }
+
+    /// Ends a request: the log line of an intercepted one, and the
+    /// observer's record of any. `elapsed` is from the request head's
+    /// arrival to the answer.
+    pub fn finish(&self, outcome: &Outcome, elapsed: Duration) {
+        outcome.log(elapsed);
+        if let Some(observer) = &self.observer {
+            observer.finished(outcome, elapsed);
+        }
+    }
+
+    fn verifying(&self) -> Timer {
+        self.observer
+            .as_ref()
+            .map_or(Timer(None), |o| o.verifying())
+    }
+
+    fn verified(&self, timer: Timer, route: &Route, credentials: &[CredentialClaim]) {
+        if let Some(observer) = &self.observer {
+            let fmt = credentials.first().map_or("none", |c| c.fmt.as_str());
+            observer.verified(timer, &route.name, fmt);
+        }
     }
 
     /// The verified-credential header's name.
@@ -163,29 +223,37 @@ impl Gateway {
     /// The answer to a health check: 200, or 503 when the challenge store
     /// does not answer (registrations are refused until it does).
     pub async fn health(&self) -> Reply {
+        let origin = Origin::place(Place::Health);
         match self.inner.store.health().await {
-            Ok(()) => Reply::ok(&json!({"status": "ok"})),
-            Err(_) => {
-                Reply::unavailable(&json!({"status": "degraded", "challenge_store": "unreachable"}))
-            }
+            Ok(()) => Reply::ok(origin, &json!({"status": "ok"})),
+            Err(_) => Reply::unavailable(
+                origin,
+                &json!({"status": "degraded", "challenge_store": "unreachable"}),
+            ),
         }
     }
 
     /// The decision on a request head. `path` is the request target's path
-    /// (a query is ignored).
-    pub fn on_request(&self, method: &Method, path: &str, headers: &HeaderMap) -> RequestAction {
+    /// (a query is ignored); `client` is who sent it and when, for the
+    /// per-client limit.
+    pub fn on_request(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+        client: Client,
+    ) -> RequestAction {
         let Some(path) = RequestPath::new(path) else {
             return RequestAction::PassThrough;
         };
         if (method == Method::GET || method == Method::HEAD)
             && self.inner.jwks_path.matches(&path).is_some()
         {
-            return RequestAction::Respond(Reply {
-                status: StatusCode::OK,
-                body: self.inner.jwks.clone(),
-                refusal: None,
-                headers: Vec::new(),
-            });
+            return RequestAction::Respond(Reply::raw(
+                Origin::place(Place::Jwks),
+                StatusCode::OK,
+                self.inner.jwks.clone(),
+            ));
         }
         for route in &self.inner.routes {
             for (endpoint, (want, template)) in [
@@ -195,8 +263,20 @@ impl Gateway {
                 let Some(params) = template.matches(&path) else {
                     continue;
                 };
-                let refuse =
-                    |e: GatewayError| RequestAction::Respond(Reply::refuse(route.dialect, e));
+                let refuse = |e: GatewayError| {
+                    RequestAction::Respond(Reply::refuse(
+                        Origin::route(route, endpoint),
+                        route.dialect,
+                        e,
+                    ))
+                };
+                if let Err(wait) = self.limit(headers, client) {
+                    // Whole seconds, rounded up: never "try again in 0 s".
+                    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                    return refuse(GatewayError::RateLimited {
+                        retry_after_secs: secs.max(1),
+                    });
+                }
                 if method != want {
                     return refuse(GatewayError::Method {
                         path: template.as_str().to_owned(),
@@ -230,6 +310,23 @@ impl Gateway {
         RequestAction::PassThrough
     }
 
+    /// Counts a request to an intercepted endpoint against its client's
+    /// budget; `Err` with the wait when it is spent.
+    fn limit(&self, headers: &HeaderMap, client: Client) -> Result<(), Duration> {
+        let Some(limiter) = &self.inner.limiter else {
+            return Ok(());
+        };
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        match client_of(client.peer, forwarded, &self.inner.trusted_proxies) {
+            Some(ip) => limiter.check(ip, client.at),
+            // The adapter does not know the peer: nothing to key on.
+            None => Ok(()),
+        }
+    }
+
     /// The answer when the adapter could not do its part of an intercepted
     /// request: read the body, reach the app, get the time and randomness.
     pub fn on_failure(&self, intercept: &Intercept, failure: Failure) -> Reply {
@@ -244,7 +341,7 @@ impl Gateway {
             Failure::AppTimedOut => UpstreamError::Timeout.into(),
             Failure::Source(e) => InternalError::Source(e).into(),
         };
-        Reply::refuse(intercept.dialect(), error)
+        intercept.refuse(error)
     }
 
     /// The decision on an intercepted request's whole body.
@@ -256,7 +353,7 @@ impl Gateway {
             Endpoint::Options => self.options(intercept, body, env),
             Endpoint::Result => self.result(intercept, body, env).await,
         };
-        outcome.unwrap_or_else(|e| BodyAction::Respond(Reply::refuse(intercept.dialect(), e)))
+        outcome.unwrap_or_else(|e| BodyAction::Respond(intercept.refuse(e)))
     }
 
     fn options(
@@ -302,7 +399,7 @@ impl Gateway {
         let answer = route
             .rules
             .issue(&req, username, &sealed, &self.inner.verifier)?;
-        Ok(BodyAction::Respond(Reply::ok(&answer)))
+        Ok(BodyAction::Respond(Reply::ok(intercept.origin(), &answer)))
     }
 
     /// Opens the seal of a gateway-issued challenge, spends it and
@@ -338,10 +435,12 @@ impl Gateway {
             let user_handle = username
                 .as_deref()
                 .and_then(|u| route.rules.user_handle(&self.inner.verifier, u));
+            let timer = self.verifying();
             let credentials = registration.verify(&Check {
                 verifier: &self.inner.verifier,
                 now: env.now,
             })?;
+            self.verified(timer, route, &credentials);
             Ok(Verified {
                 username,
                 user_handle,
@@ -395,10 +494,12 @@ impl Gateway {
                     .await?
                     .ok_or(ChallengeError::Unknown)?;
                 context.check(&route.name, intercept.username.as_deref(), env.now)?;
+                let timer = self.verifying();
                 let credentials = registration.verify(&Check {
                     verifier: &self.inner.verifier,
                     now: env.now,
                 })?;
+                self.verified(timer, route, &credentials);
                 Verified {
                     username: context.username,
                     user_handle: context.user_handle,
@@ -459,11 +560,15 @@ impl Gateway {
             AfterKind::Capture { username } if status.is_success() => {
                 match self.capture(route, username.as_deref(), answer, env).await {
                     Ok(()) => ResponseAction::Keep,
-                    Err(e) => ResponseAction::Replace(Reply::refuse(route.dialect, e)),
+                    Err(e) => ResponseAction::Replace(Reply::refuse(
+                        Origin::route(route, Endpoint::Options),
+                        route.dialect,
+                        e,
+                    )),
                 }
             }
             AfterKind::Replace { answer } if status.is_success() => {
-                ResponseAction::Replace(Reply::ok(answer))
+                ResponseAction::Replace(Reply::ok(Origin::route(route, Endpoint::Result), answer))
             }
             _ => ResponseAction::Keep,
         }

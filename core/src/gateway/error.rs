@@ -75,6 +75,13 @@ pub enum GatewayError {
         /// The request's method.
         got: Method,
     },
+    /// The client sent more requests to the intercepted endpoints than
+    /// `rate_limit` allows.
+    #[error("too many requests from this client; try again in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until the client's next request is allowed.
+        retry_after_secs: u64,
+    },
     /// The app failed, or answered something the gateway cannot use.
     #[error("{0}")]
     Upstream(UpstreamError),
@@ -106,9 +113,11 @@ impl GatewayError {
             Self::Seal(e) => Some(e.class()),
             Self::Request(e) => Some(e.class()),
             Self::Internal(_) => Some(ErrorClass::Internal),
-            Self::TooLarge { .. } | Self::Method { .. } | Self::Upstream(_) | Self::Store(_) => {
-                None
-            }
+            Self::TooLarge { .. }
+            | Self::Method { .. }
+            | Self::RateLimited { .. }
+            | Self::Upstream(_)
+            | Self::Store(_) => None,
         }
     }
 }

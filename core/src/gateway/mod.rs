@@ -34,9 +34,9 @@
 //!
 //! // Everything but the registration endpoints passes through.
 //! let head = HeaderMap::new();
-//! assert!(matches!(gateway.on_request(&Method::GET, "/", &head), RequestAction::PassThrough));
+//! assert!(matches!(gateway.on_request(&Method::GET, "/", &head, Client::UNKNOWN), RequestAction::PassThrough));
 //! // The options endpoint is answered by the gateway.
-//! let RequestAction::ReadBody(ix) = gateway.on_request(&Method::POST, "/attestation/options", &head) else { panic!() };
+//! let RequestAction::ReadBody(ix) = gateway.on_request(&Method::POST, "/attestation/options", &head, Client::UNKNOWN) else { panic!() };
 //! let env = Env { now: fidogate_core::UnixTime::from_secs(1_700_000_000), random: [1; 48] };
 //! # use fidogate_testkit::Ready; // polls the engine's future: the memory store answers at once
 //! let BodyAction::Respond(reply) = gateway.on_body(&ix, br#"{"username":"alice"}"#, &env).ready() else { panic!() };
@@ -62,6 +62,8 @@ mod dialect;
 pub mod engine;
 pub mod error;
 mod headers;
+pub mod limit;
+pub mod observe;
 pub mod reply;
 pub mod route;
 mod routes;
@@ -71,18 +73,20 @@ pub mod spent;
 pub mod token;
 
 pub use action::{
-    AfterResponse, AppAnswer, BodyAction, Endpoint, Failure, Forward, Intercept, RequestAction,
-    ResponseAction,
+    AfterResponse, AppAnswer, BodyAction, Client, Endpoint, Failure, Forward, Intercept,
+    RequestAction, ResponseAction,
 };
 pub use challenge::{
-    ChallengeContext, ChallengeError, ChallengeStore, MokaChallengeStore, StoreError, StoreFuture,
+    ChallengeContext, ChallengeError, ChallengeStore, Held, MokaChallengeStore, StoreError,
+    StoreFuture,
 };
 pub use config::{
     ChallengeSource, ChallengeStoreConfig, ConfigError, Dialect, EndpointConfig, GatewayConfig,
-    RouteConfig, RpConfig, StoreKind, UafConfig, WebauthnConfig,
+    RateLimitConfig, RouteConfig, RpConfig, StoreKind, UafConfig, WebauthnConfig,
 };
 pub use engine::{Gateway, GatewayKeys, MIN_UPSTREAM_CHALLENGE_LEN};
 pub use error::{CredentialRole, GatewayError, InternalError, RequestError, UpstreamError};
+pub use observe::{Decision, Observer, Outcome, Place, Timer};
 pub use reply::{RETRY_AFTER_SECS, Refusal, Reply};
 pub use seal::{MAX_SEALED_USERNAME, SealError, UsernameTooLong};
 pub use source::{Env, ManualSource, Source, SourceError, SystemSource};

@@ -4,6 +4,7 @@
 use super::config::Dialect;
 use super::dialect::rules;
 use super::error::GatewayError;
+use super::observe::{Decision, Origin, Outcome, store_error_kind};
 use crate::error::ErrorClass;
 use http::StatusCode;
 use serde_json::Value;
@@ -41,6 +42,7 @@ impl Refusal {
         match &self.error {
             GatewayError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::Method { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             GatewayError::Upstream(_) => StatusCode::BAD_GATEWAY,
             GatewayError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             e => match e.class() {
@@ -59,6 +61,7 @@ impl Refusal {
         match &self.error {
             GatewayError::TooLarge { .. } => "too_large",
             GatewayError::Method { .. } => "method",
+            GatewayError::RateLimited { .. } => "rate_limited",
             GatewayError::Upstream(_) => "bad_upstream",
             GatewayError::Store(_) => "unavailable",
             e => e.class().map_or("internal", ErrorClass::as_str),
@@ -82,47 +85,97 @@ pub struct Reply {
     /// Set when the answer is a refusal.
     pub refusal: Option<Refusal>,
     /// Headers the answer carries besides its framing (`Retry-After` on a
-    /// 503).
+    /// 503 or a 429).
     pub headers: Vec<(&'static str, String)>,
+    /// The route and endpoint it answers.
+    pub(in crate::gateway) origin: Origin,
 }
 
 impl Reply {
     /// A 200 answer with a JSON body.
-    pub(in crate::gateway) fn ok(body: &Value) -> Self {
+    pub(in crate::gateway) fn ok(origin: Origin, body: &Value) -> Self {
+        Self::raw(origin, StatusCode::OK, body.to_string().into_bytes())
+    }
+
+    /// An answer with these bytes as its JSON body.
+    pub(in crate::gateway) fn raw(origin: Origin, status: StatusCode, body: Vec<u8>) -> Self {
         Self {
-            status: StatusCode::OK,
-            body: body.to_string().into_bytes(),
+            status,
+            body,
             refusal: None,
             headers: Vec::new(),
+            origin,
         }
     }
 
     /// A 503 with a JSON body (the health check of a degraded gateway).
-    pub(in crate::gateway) fn unavailable(body: &Value) -> Self {
+    pub(in crate::gateway) fn unavailable(origin: Origin, body: &Value) -> Self {
         Self {
             status: StatusCode::SERVICE_UNAVAILABLE,
             body: body.to_string().into_bytes(),
             refusal: None,
             headers: vec![("retry-after", RETRY_AFTER_SECS.to_string())],
+            origin,
         }
     }
 
     /// A refusal in the dialect's error shape.
-    pub(in crate::gateway) fn refuse(dialect: Dialect, error: impl Into<GatewayError>) -> Self {
+    pub(in crate::gateway) fn refuse(
+        origin: Origin,
+        dialect: Dialect,
+        error: impl Into<GatewayError>,
+    ) -> Self {
         let refusal = Refusal::new(error);
         let status = refusal.status();
         let body = rules(dialect).error_body(status, refusal.reason(), &refusal.message());
-        // The store may be back in a moment: say when to try again.
-        let headers = if status == StatusCode::SERVICE_UNAVAILABLE {
-            vec![("retry-after", RETRY_AFTER_SECS.to_string())]
-        } else {
-            Vec::new()
+        // The store may be back in a moment: say when to try again. Over
+        // the rate limit: when the client's next request is allowed.
+        let headers = match &refusal.error {
+            GatewayError::RateLimited { retry_after_secs } => {
+                vec![("retry-after", retry_after_secs.to_string())]
+            }
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                vec![("retry-after", RETRY_AFTER_SECS.to_string())]
+            }
+            _ => Vec::new(),
         };
         Self {
             status,
             body: body.to_string().into_bytes(),
             refusal: Some(refusal),
             headers,
+            origin,
+        }
+    }
+
+    /// How the request ended when this answer is sent.
+    pub fn outcome(&self) -> Outcome {
+        let status = self.status.as_u16();
+        let (decision, refusal, store_error) = match &self.refusal {
+            Some(r) => {
+                let decision = if self.status.is_server_error() {
+                    Decision::Error
+                } else {
+                    Decision::Refused
+                };
+                (decision, Some(r.reason()), store_error_kind(&r.error))
+            }
+            None if self.status.is_server_error() => {
+                // The health check of a degraded gateway: the store failed.
+                (Decision::Error, None, Some("unavailable"))
+            }
+            None if self.origin.place == super::observe::Place::Route(super::Endpoint::Result) => {
+                (Decision::Verified, None, None)
+            }
+            None => (Decision::Issued, None, None),
+        };
+        Outcome {
+            origin: self.origin.clone(),
+            decision,
+            status,
+            reason: self.reason(),
+            refusal,
+            store_error,
         }
     }
 
@@ -187,6 +240,7 @@ mod tests {
     fn shapes() {
         let body = |d| {
             let r = Reply::refuse(
+                Origin::place(super::super::observe::Place::Other),
                 d,
                 GatewayError::TooLarge {
                     limit: 10,

@@ -38,6 +38,13 @@ pub struct Env {
 pub trait Source: Send + Sync + std::fmt::Debug {
     /// The time and fresh randomness for one request.
     fn env(&self) -> Result<Env, SourceError>;
+
+    /// A clock that never goes back, from an arbitrary fixed point, for
+    /// the per-client rate limit (which needs finer steps than
+    /// [`Env::now`]). The system's monotonic clock unless overridden.
+    fn monotonic(&self) -> Duration {
+        SystemSource.monotonic()
+    }
 }
 
 /// The system clock and the operating system's random source: what a
@@ -46,6 +53,12 @@ pub trait Source: Send + Sync + std::fmt::Debug {
 pub struct SystemSource;
 
 impl Source for SystemSource {
+    fn monotonic(&self) -> Duration {
+        // The fixed point: the first reading in this process.
+        static ANCHOR: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        ANCHOR.get_or_init(std::time::Instant::now).elapsed()
+    }
+
     fn env(&self) -> Result<Env, SourceError> {
         let mut random = [0u8; 48];
         getrandom::getrandom(&mut random).map_err(|e| SourceError(e.to_string()))?;
@@ -68,6 +81,8 @@ pub struct SourceError(pub String);
 pub struct ManualSource {
     now: AtomicI64,
     counter: AtomicU64,
+    /// The monotonic clock, in nanoseconds: moved by `advance` only.
+    mono: AtomicU64,
 }
 
 impl ManualSource {
@@ -76,13 +91,17 @@ impl ManualSource {
         Self {
             now: AtomicI64::new(now.as_secs()),
             counter: AtomicU64::new(0),
+            mono: AtomicU64::new(0),
         }
     }
 
-    /// Moves the clock forward.
+    /// Moves the clock forward (the wall clock by whole seconds, the
+    /// monotonic clock by `by` exactly).
     pub fn advance(&self, by: Duration) {
         let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
         self.now.fetch_add(secs, Ordering::SeqCst);
+        let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        self.mono.fetch_add(nanos, Ordering::SeqCst);
     }
 
     /// Sets the clock.
@@ -92,6 +111,10 @@ impl ManualSource {
 }
 
 impl Source for ManualSource {
+    fn monotonic(&self) -> Duration {
+        Duration::from_nanos(self.mono.load(Ordering::SeqCst))
+    }
+
     fn env(&self) -> Result<Env, SourceError> {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let digest = crate::crypto::sha256(&n.to_le_bytes());
@@ -109,5 +132,9 @@ impl Source for ManualSource {
 impl<S: Source + ?Sized> Source for std::sync::Arc<S> {
     fn env(&self) -> Result<Env, SourceError> {
         (**self).env()
+    }
+
+    fn monotonic(&self) -> Duration {
+        (**self).monotonic()
     }
 }

@@ -18,6 +18,16 @@ pub(crate) struct Run {
     /// The configuration file.
     #[arg(long, default_value = "config/fidogate.yaml")]
     config: PathBuf,
+    /// Take over the listening sockets of the running instance (over
+    /// `upgrade_sock`) instead of binding them: start this, then send
+    /// SIGQUIT to the old process, which hands them over and finishes
+    /// its requests in flight within `grace_period_secs`.
+    #[arg(long)]
+    upgrade: bool,
+    /// Run in the background, writing the process ID to `pid_file` (for
+    /// a systemd unit of `Type=forking`); logs go to stderr as before.
+    #[arg(long)]
+    daemon: bool,
 }
 
 pub(crate) fn run(cmd: &Run) -> ExitCode {
@@ -50,6 +60,23 @@ pub(crate) fn run(cmd: &Run) -> ExitCode {
         }
     }
     let file = &loaded.file;
+    // Fork before any thread exists: a forked child keeps only the thread
+    // that forked.
+    if cmd.daemon {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+        let daemon = daemonix::Daemonize::new()
+            .pid_file(&file.pid_file)
+            .working_directory(cwd)
+            .stdout(daemonix::Stdio::keep())
+            .stderr(daemonix::Stdio::keep());
+        if let Err(e) = daemon.start() {
+            eprintln!(
+                "fidogate: --daemon: {e} (pid_file {})",
+                file.pid_file.display()
+            );
+            return ExitCode::from(EXIT_USAGE);
+        }
+    }
     // Redis calls run on a runtime of their own, alive as long as the
     // process, whatever Pingora's threads do.
     let store_runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -97,13 +124,31 @@ pub(crate) fn run(cmd: &Run) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
+    // The series are recorded whether or not this process serves them: a
+    // Pingora user embedding the module scrapes the same registry.
+    let gateway = match fidogate_metrics::Metrics::global() {
+        Ok(metrics) => gateway.with_observer(metrics),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: not recorded");
+            gateway
+        }
+    };
     let conf = ServerConf {
         threads: file.threads,
         grace_period_seconds: Some(file.grace_period_secs),
         graceful_shutdown_timeout_seconds: Some(file.grace_period_secs),
+        upgrade_sock: file.upgrade_sock.display().to_string(),
+        pid_file: file.pid_file.display().to_string(),
         ..ServerConf::default()
     };
-    let mut server = Server::new_with_opt_and_conf(None, conf);
+    let opt = pingora::server::configuration::Opt {
+        upgrade: cmd.upgrade,
+        ..Default::default()
+    };
+    if cmd.upgrade {
+        tracing::info!(sock = %file.upgrade_sock.display(), "upgrade: waiting for the running instance's sockets (send it SIGQUIT)");
+    }
+    let mut server = Server::new_with_opt_and_conf(Some(opt), conf);
     server.bootstrap();
     let proxy = FidogateProxy::new(
         gateway,
@@ -121,7 +166,20 @@ pub(crate) fn run(cmd: &Run) -> ExitCode {
     };
     let mut service = pingora::proxy::http_proxy_service(&server.configuration, proxy);
     for l in &loaded.listen {
-        match &l.tls {
+        let generated = match &l.generate {
+            None => None,
+            Some((cert, key)) => match fidogate_proxy::tls::generate_self_signed(cert, key) {
+                Ok(made) => {
+                    tracing::warn!(addr = %l.addr, cert = %cert.display(), key = %key.display(), "no TLS files: generated a self-signed certificate for localhost and 127.0.0.1 (clients will not trust it; replace both files with a real certificate)");
+                    Some(made)
+                }
+                Err(e) => {
+                    eprintln!("fidogate: {}: listen {}: {e}", cmd.config.display(), l.addr);
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            },
+        };
+        match generated.as_ref().or(l.tls.as_ref()) {
             None => service.add_tcp(&l.addr.to_string()),
             Some(cert) => match cert.settings() {
                 Ok(settings) => service.add_tls_with_settings(&l.addr.to_string(), None, settings),
@@ -133,6 +191,10 @@ pub(crate) fn run(cmd: &Run) -> ExitCode {
         }
     }
     server.add_service(service);
+    if let Some(addr) = loaded.metrics {
+        server.add_service(fidogate_proxy::metrics::service(&addr.to_string()));
+        tracing::info!(%addr, "metrics on http://{addr}/metrics");
+    }
     let listen: Vec<String> = file.listen.iter().map(ToString::to_string).collect();
     tracing::info!(listen = ?listen, upstream = ?file.upstream, routes = file.gateway.routes.len(), "fidogate gateway starting");
     server.run_forever()

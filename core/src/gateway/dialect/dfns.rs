@@ -73,6 +73,7 @@ fn error_name(status: StatusCode) -> &'static str {
         StatusCode::FORBIDDEN => "ForbiddenError",
         StatusCode::METHOD_NOT_ALLOWED => "MethodNotAllowedError",
         StatusCode::PAYLOAD_TOO_LARGE => "PayloadTooLargeError",
+        StatusCode::TOO_MANY_REQUESTS => "TooManyRequestsError",
         StatusCode::BAD_GATEWAY => "BadGatewayError",
         StatusCode::SERVICE_UNAVAILABLE => "ServiceUnavailableError",
         _ => "InternalServerError",
