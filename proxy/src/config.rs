@@ -42,6 +42,10 @@ pub struct FileConfig {
     pub listen: Vec<ListenConfig>,
     /// The app's addresses (round robin).
     pub upstream: Vec<String>,
+    /// TLS to the app: the name it is asked for and checked against, and
+    /// the CAs trusted for it; plain HTTP when absent.
+    #[serde(default)]
+    pub upstream_tls: Option<UpstreamTls>,
     /// Where `GET /metrics` is served (Prometheus text format), on a
     /// listener of its own; off when absent.
     #[serde(default)]
@@ -103,6 +107,18 @@ pub enum ListenConfig {
         /// The certificate and key files.
         tls: TlsFiles,
     },
+}
+
+/// TLS to the app.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamTls {
+    /// The server name sent (SNI) and checked in the app's certificate.
+    pub sni: String,
+    /// PEM certificates of the CAs trusted for the app's certificate
+    /// instead of the system's roots (relative to the configuration file).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// A TLS listener's files.
@@ -241,6 +257,8 @@ pub struct Loaded {
     pub redis_roots: Option<Vec<u8>>,
     /// `metrics_listen`, parsed.
     pub metrics: Option<SocketAddr>,
+    /// `upstream_tls.ca_file`, resolved, and its certificates (DER), read.
+    pub upstream_roots: Option<(PathBuf, Vec<Vec<u8>>)>,
 }
 
 /// Reads and validates `path`, applying environment overrides from `env`
@@ -436,7 +454,36 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
         }
         None => None,
     };
+    let upstream_roots = match &cfg.upstream_tls {
+        None => None,
+        Some(tls) => {
+            if rustls::pki_types::ServerName::try_from(tls.sni.as_str()).is_err() {
+                return Err(err(
+                    "upstream_tls.sni",
+                    format!("{:?} is not a DNS name or IP address", tls.sni),
+                ));
+            }
+            match &tls.ca_file {
+                None => None,
+                Some(path) => {
+                    let key = "upstream_tls.ca_file";
+                    let p = resolve(path);
+                    let pem = std::fs::read(&p)
+                        .map_err(|e| err(key, format!("cannot read {}: {e}", p.display())))?;
+                    let found = TrustAnchor::from_pem(&pem, &p.display().to_string())
+                        .map_err(|e| err(key, e.to_string()))?;
+                    if found.is_empty() {
+                        return Err(err(key, format!("{} holds no certificate", p.display())));
+                    }
+                    let ders = crate::tls::pem_certificates(&pem)
+                        .map_err(|e| err(key, format!("{}: {e}", p.display())))?;
+                    Some((p, ders))
+                }
+            }
+        }
+    };
     Ok(Loaded {
+        upstream_roots,
         signing_key_path: resolve(&cfg.signing_key_file),
         secret_path: resolve(&cfg.secret_file),
         previous_secret_paths: cfg

@@ -66,6 +66,9 @@ pub struct FidogateProxy {
     next: AtomicUsize,
     healthz: String,
     body_timeout: Duration,
+    /// TLS to the app: the name asked for, and the client for the
+    /// gateway's own requests.
+    upstream_tls: Option<(String, crate::tls::UpstreamClient)>,
 }
 
 impl FidogateProxy {
@@ -84,7 +87,17 @@ impl FidogateProxy {
             next: AtomicUsize::new(0),
             healthz,
             body_timeout,
+            upstream_tls: None,
         }
+    }
+
+    /// Speaks TLS to the app, asking for and checking `sni`; `client` makes
+    /// the gateway's own requests (the roots must be those Pingora's
+    /// connector has: `ServerConf::ca_file`, or the system's).
+    #[must_use]
+    pub fn with_upstream_tls(mut self, sni: String, client: crate::tls::UpstreamClient) -> Self {
+        self.upstream_tls = Some((sni, client));
+        self
     }
 
     /// Takes the time and randomness of each request from `source` instead.
@@ -189,7 +202,8 @@ impl FidogateProxy {
             return self.failed(session, ctx, intercept, failure, true).await;
         };
         let timeout = self.body_timeout;
-        let mut app = match subrequest::send(addr, session.req_header(), body, timeout).await {
+        let tls = self.upstream_tls.as_ref().map(|(_, c)| c);
+        let mut app = match subrequest::send(addr, tls, session.req_header(), body, timeout).await {
             Ok(app) => app,
             Err(subrequest::Failed::Timeout) => {
                 return self
@@ -293,7 +307,10 @@ impl ProxyHttp for FidogateProxy {
         let addr = self.pick().ok_or_else(|| {
             pingora::Error::explain(pingora::ErrorType::ConnectNoRoute, "no upstream")
         })?;
-        Ok(Box::new(HttpPeer::new(addr, false, String::new())))
+        Ok(Box::new(match &self.upstream_tls {
+            None => HttpPeer::new(addr, false, String::new()),
+            Some((sni, _)) => HttpPeer::new(addr, true, sni.clone()),
+        }))
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {

@@ -2,6 +2,7 @@
 //! whose challenge the app issues: the gateway must read the answer before
 //! the client gets it.
 
+use crate::tls::UpstreamClient;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -45,6 +46,7 @@ pub(crate) struct Answer {
 /// soon as it arrives.
 pub(crate) async fn send(
     addr: SocketAddr,
+    tls: Option<&UpstreamClient>,
     req: &RequestHeader,
     body: Bytes,
     timeout: Duration,
@@ -54,10 +56,16 @@ pub(crate) async fn send(
         let stream = tokio::net::TcpStream::connect(addr)
             .await
             .map_err(|e| Failed::Unreachable(format!("connect {addr}: {e}")))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| fail(&e))?;
-        tokio::spawn(conn);
+        let mut sender = match tls {
+            None => open(stream).await?,
+            Some(tls) => {
+                let stream = tls
+                    .connect(stream)
+                    .await
+                    .map_err(|e| Failed::Unreachable(format!("TLS to {addr}: {e}")))?;
+                open(stream).await?
+            }
+        };
         let target = req.uri.path_and_query().map_or("/", |p| p.as_str());
         let mut builder = http::Request::builder()
             .method(req.method.clone())
@@ -91,6 +99,18 @@ pub(crate) async fn send(
     tokio::time::timeout(timeout, work)
         .await
         .map_err(|_| Failed::Timeout)?
+}
+
+/// An HTTP/1.1 connection over `io`, driven by a task of its own.
+async fn open<I>(io: I) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, Failed>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| Failed::Unreachable(e.to_string()))?;
+    tokio::spawn(conn);
+    Ok(sender)
 }
 
 /// How reading the app's body ended.

@@ -147,3 +147,75 @@ pub fn generate_self_signed(cert_path: &Path, key_path: &Path) -> Result<ServerC
         .map_err(|e| format!("{}: cannot write: {e}", cert_path.display()))?;
     ServerCert::load(cert_path, key_path).map_err(|e| e.to_string())
 }
+
+/// The certificates of a PEM file, as DER.
+pub fn pem_certificates(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    CertificateDer::pem_slice_iter(pem)
+        .map(|c| c.map(|c| c.to_vec()).map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// TLS to the app for the gateway's own requests (app-issued
+/// challenges): the same name and roots Pingora's connections use.
+#[derive(Clone)]
+pub struct UpstreamClient {
+    connector: tokio_rustls::TlsConnector,
+    name: rustls::pki_types::ServerName<'static>,
+}
+
+impl std::fmt::Debug for UpstreamClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamClient")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UpstreamClient {
+    /// A client checking the app's certificate for `sni` against `roots`
+    /// (DER), or the system's roots when `None`.
+    pub fn new(sni: &str, roots: Option<&[Vec<u8>]>) -> Result<Self, String> {
+        let name = rustls::pki_types::ServerName::try_from(sni.to_owned())
+            .map_err(|e| format!("upstream_tls.sni: {e}"))?;
+        let mut store = rustls::RootCertStore::empty();
+        match roots {
+            Some(roots) => {
+                for der in roots {
+                    store
+                        .add(CertificateDer::from(der.clone()))
+                        .map_err(|e| format!("upstream_tls.ca_file: {e}"))?;
+                }
+            }
+            None => {
+                let found = rustls_native_certs::load_native_certs();
+                for cert in found.certs {
+                    // A system root rustls cannot use is skipped, as
+                    // Pingora's own connector does.
+                    let _ = store.add(cert);
+                }
+                if store.is_empty() {
+                    return Err(
+                        "upstream_tls: no system CA certificates found; set ca_file".to_owned()
+                    );
+                }
+            }
+        }
+        let config = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(store)
+            .with_no_client_auth();
+        Ok(Self {
+            connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
+            name,
+        })
+    }
+
+    /// A TLS connection over `tcp`, the app's certificate checked.
+    pub async fn connect(
+        &self,
+        tcp: tokio::net::TcpStream,
+    ) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+        self.connector.connect(self.name.clone(), tcp).await
+    }
+}

@@ -663,3 +663,29 @@ fn a_self_signed_listener_is_generated_only_when_both_files_are_missing() {
     let e = load(&f, &no_env).unwrap_err();
     assert_eq!(e.key, "listen[0].tls.cert_file", "{e}");
 }
+
+#[test]
+fn upstream_tls_is_checked_at_start_and_named() {
+    let d = temp_dir("upstream-tls");
+    let (key, problem) = error_for(&format!(
+        "upstream_tls: {{ sni: \"not a name\" }}\n{MINIMAL}"
+    ));
+    assert_eq!(key, "upstream_tls.sni", "{problem}");
+    let (key, problem) = error_for(&format!(
+        "upstream_tls: {{ sni: app.internal, ca_file: {}/missing.pem }}\n{MINIMAL}",
+        d.display()
+    ));
+    assert_eq!(key, "upstream_tls.ca_file");
+    assert!(problem.contains("missing.pem"), "{problem}");
+    let junk = d.join("junk.pem");
+    std::fs::write(&junk, "no certificate here").unwrap();
+    let (key, _) = error_for(&format!(
+        "upstream_tls: {{ sni: app.internal, ca_file: {} }}\n{MINIMAL}",
+        junk.display()
+    ));
+    assert_eq!(key, "upstream_tls.ca_file");
+    let (key, _) = error_for(&format!(
+        "upstream_tls: {{ sni: app.internal, verify: false }}\n{MINIMAL}"
+    ));
+    assert_eq!(key, "upstream_tls.verify");
+}

@@ -204,3 +204,111 @@ async fn registrations_over_http1_and_http2_on_a_tls_listener() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A TLS front for the plain app at `app`, with this certificate and key
+/// (PEM): what an app served over TLS looks like to the gateway.
+async fn tls_front(app: SocketAddr, cert: &str, key: &str) -> SocketAddr {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_slice_iter(cert.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(mut tls) = acceptor.accept(tcp).await
+                    && let Ok(mut plain) = tokio::net::TcpStream::connect(app).await
+                {
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations_reach_an_app_served_over_tls() {
+    use fidogate_tests::client::send;
+    use fidogate_tests::scenario::Req;
+    let dir = std::env::temp_dir().join(format!("fidogate-upstream-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = root_ca("fidogate app CA", SigningKey::generate(alg::ES256, 94));
+    let (server, key) = tls_server(&["app.internal"], 95, &ca);
+    let ca_file = dir.join("app-ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let log = AppLog::default();
+    let front = tls_front(spawn(log.clone()), &server.pem(), &key).await;
+    let start = |sni: &str| {
+        let config = format!(
+            "upstream_tls: {{ sni: {sni}, ca_file: \"{}\" }}\n{}",
+            ca_file.display(),
+            run_file(front)
+        );
+        GatewayProcess::start(&fidogate_testkit::fidogate_binary(), &config, &[])
+    };
+    let gw = start("app.internal");
+
+    // A gateway-issued challenge: the verified registration goes over TLS.
+    let options = send(
+        gw.addr,
+        &Req::json("/attestation/options", &json!({"username": "ida"})),
+    )
+    .await;
+    assert_eq!(options.status, 200);
+    let cred = Authenticator::none(alg::ES256, 96).register(RP_ID, ORIGIN, &options.challenge());
+    let result = send(gw.addr, &Req::json("/attestation/result", &cred)).await;
+    assert_eq!(result.status, 200, "{}", result.json());
+    // An app-issued challenge: the gateway's own request goes over TLS too.
+    let options = send(
+        gw.addr,
+        &Req::json("/app/webauthn/options", &json!({"username": "ida"})),
+    )
+    .await;
+    assert_eq!(options.status, 200, "{}", options.json());
+    let cred = Authenticator::none(alg::ES256, 97).register(RP_ID, ORIGIN, &options.challenge());
+    let result = send(gw.addr, &Req::json("/app/webauthn/result", &cred)).await;
+    assert_eq!(result.status, 200, "{}", result.json());
+    let pass = send(gw.addr, &Req::bare("GET", "/pass/tls")).await;
+    assert_eq!(pass.status, 200);
+    let paths: Vec<String> = log.seen().into_iter().map(|s| s.path).collect();
+    for want in [
+        "/attestation/result",
+        "/app/webauthn/options",
+        "/app/webauthn/result",
+        "/pass/tls",
+    ] {
+        assert!(paths.iter().any(|p| p == want), "{want} not in {paths:?}");
+    }
+
+    // A name the app's certificate does not carry: nothing reaches it.
+    let before = log.seen().len();
+    let wrong = start("other.internal");
+    let pass = send(wrong.addr, &Req::bare("GET", "/pass/tls")).await;
+    assert_eq!(pass.status, 502);
+    let options = send(
+        wrong.addr,
+        &Req::json("/app/webauthn/options", &json!({"username": "ida"})),
+    )
+    .await;
+    assert_eq!(options.status, 502, "{}", options.json());
+    assert_eq!(
+        log.seen().len(),
+        before,
+        "the app was reached without a valid certificate"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

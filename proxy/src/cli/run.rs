@@ -138,6 +138,12 @@ pub(crate) fn run(cmd: &Run) -> ExitCode {
         grace_period_seconds: Some(file.grace_period_secs),
         graceful_shutdown_timeout_seconds: Some(file.grace_period_secs),
         upgrade_sock: file.upgrade_sock.display().to_string(),
+        // The CAs Pingora's connector trusts for the app (the system's
+        // when absent).
+        ca_file: loaded
+            .upstream_roots
+            .as_ref()
+            .map(|(path, _)| path.display().to_string()),
         pid_file: file.pid_file.display().to_string(),
         ..ServerConf::default()
     };
@@ -156,6 +162,22 @@ pub(crate) fn run(cmd: &Run) -> ExitCode {
         file.healthz_path.clone(),
         Duration::from_secs(file.body_read_timeout_secs),
     );
+    let proxy = match &file.upstream_tls {
+        None => proxy,
+        Some(tls) => {
+            let roots = loaded
+                .upstream_roots
+                .as_ref()
+                .map(|(_, ders)| ders.as_slice());
+            match fidogate_proxy::tls::UpstreamClient::new(&tls.sni, roots) {
+                Ok(client) => proxy.with_upstream_tls(tls.sni.clone(), client),
+                Err(e) => {
+                    eprintln!("fidogate: {}: {e}", cmd.config.display());
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            }
+        }
+    };
     #[cfg(feature = "test-clock")]
     let proxy = match std::env::var_os(super::test_clock::VAR) {
         Some(path) => {
