@@ -82,6 +82,11 @@ pub(crate) enum Role {
         upstream: SocketAddr,
         #[arg(long, default_value_t = 1)]
         threads: usize,
+        /// Serve TLS with this PEM chain (and `--tls-key`).
+        #[arg(long)]
+        tls_cert: Option<PathBuf>,
+        #[arg(long)]
+        tls_key: Option<PathBuf>,
     },
     /// (internal) One load run; prints its figures as JSON.
     #[command(hide = true)]
@@ -100,6 +105,9 @@ pub(crate) enum Role {
         max_requests: u64,
         #[arg(long)]
         server_pid: u32,
+        /// Speak TLS (HTTP/1.1 by ALPN), trusting this PEM CA.
+        #[arg(long)]
+        tls_ca: Option<PathBuf>,
     },
     /// (internal) Verification alone; prints microseconds as JSON.
     #[command(hide = true)]
@@ -145,6 +153,14 @@ pub(crate) enum Role {
     /// run` with the memory store and with Redis (a `redis-server` of its
     /// own on 127.0.0.1), then an options flood with a registration
     /// pending (stores.md, stores.csv in --out).
+    /// Pass-through over TLS: bare Pingora with a TLS listener against
+    /// `fidogate run` with one (metrics recorded, as the default
+    /// configuration has them), rounds alternating which goes first
+    /// (tls.md, tls.csv in --out).
+    Tls {
+        #[command(flatten)]
+        run: RunArgs,
+    },
     Stores {
         #[command(flatten)]
         run: RunArgs,

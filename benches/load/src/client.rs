@@ -67,6 +67,8 @@ pub(crate) struct Load {
     pub(crate) max_requests: u64,
     /// The process under test, whose CPU time is read over the window.
     pub(crate) server_pid: u32,
+    /// TLS to the target, trusting this PEM CA.
+    pub(crate) tls_ca: Option<std::path::PathBuf>,
 }
 
 /// One run's figures (a "request" is a whole registration in the
@@ -95,6 +97,7 @@ fn post_body() -> Bytes {
 
 struct Shared {
     load: Load,
+    tls: Option<tokio_rustls::TlsConnector>,
     window: (Instant, Instant),
     issued: AtomicU64,
     body: Bytes,
@@ -210,10 +213,27 @@ async fn connection(shared: Arc<Shared>) -> Result<Tally, String> {
         .await
         .map_err(|e| format!("connect {}: {e}", shared.load.target))?;
     let _ = stream.set_nodelay(true);
-    let (mut sender, conn) = http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
-    tokio::spawn(conn);
+    let mut sender = match &shared.tls {
+        None => {
+            let (sender, conn) = http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(|e| format!("handshake: {e}"))?;
+            tokio::spawn(conn);
+            sender
+        }
+        Some(tls) => {
+            let name = rustls::pki_types::ServerName::from(shared.load.target.ip());
+            let stream = tls
+                .connect(name, stream)
+                .await
+                .map_err(|e| format!("TLS: {e}"))?;
+            let (sender, conn) = http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(|e| format!("handshake: {e}"))?;
+            tokio::spawn(conn);
+            sender
+        }
+    };
     loop {
         let now = Instant::now();
         if now >= end {
@@ -262,8 +282,13 @@ pub(crate) fn run(load: Load) -> Res<Outcome> {
         .then(|| Authenticator::packed_x5c(alg::ES256, 3, &attestation_root(900)));
     let started = Instant::now();
     let window = (started + load.warmup, started + load.warmup + load.duration);
+    let tls = match &load.tls_ca {
+        None => None,
+        Some(path) => Some(tls_connector(path)?),
+    };
     let shared = Arc::new(Shared {
         load: load.clone(),
+        tls,
         window,
         issued: AtomicU64::new(0),
         body: post_body(),
@@ -309,4 +334,26 @@ pub(crate) fn run(load: Load) -> Res<Outcome> {
             client_cpu_s: client1.saturating_sub(client0).as_secs_f64(),
         })
     })
+}
+
+/// A TLS client trusting the CA in `path` (PEM), offering HTTP/1.1.
+fn tls_connector(path: &std::path::Path) -> Res<tokio_rustls::TlsConnector> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| format!("{}: {e}", path.display()))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }

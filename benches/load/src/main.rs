@@ -24,6 +24,7 @@ mod procfs;
 mod report;
 mod roles;
 mod stores;
+mod tls;
 
 use clap::Parser;
 use cli::{Cli, Role};
@@ -53,7 +54,12 @@ fn main() -> ExitCode {
             listen,
             upstream,
             threads,
-        }) => roles::serve_bare_pingora(listen, upstream, threads),
+            tls_cert,
+            tls_key,
+        }) => {
+            let tls = tls_cert.zip(tls_key);
+            roles::serve_bare_pingora(listen, upstream, threads, tls.as_ref())
+        }
         Some(Role::Load {
             target,
             workload,
@@ -62,6 +68,7 @@ fn main() -> ExitCode {
             duration,
             max_requests,
             server_pid,
+            tls_ca,
         }) => Workload::parse(&workload).and_then(|workload| {
             let outcome = client::run(Load {
                 target,
@@ -71,6 +78,7 @@ fn main() -> ExitCode {
                 duration: Duration::from_secs(duration),
                 max_requests,
                 server_pid,
+                tls_ca,
             })?;
             print_json(&outcome)
         }),
@@ -95,6 +103,7 @@ fn main() -> ExitCode {
             roles::cache(entries, 200_000).and_then(|c| print_json(&c))
         }
         Some(Role::Stores { run, flood }) => stores::stores(&run, flood),
+        Some(Role::Tls { run }) => tls::tls(&run),
         Some(Role::Flood {
             target,
             requests,

@@ -149,6 +149,7 @@ pub(crate) fn serve_bare_pingora(
     listen: SocketAddr,
     upstream: SocketAddr,
     threads: usize,
+    tls: Option<&(std::path::PathBuf, std::path::PathBuf)>,
 ) -> Res<()> {
     let conf = ServerConf {
         threads,
@@ -158,7 +159,19 @@ pub(crate) fn serve_bare_pingora(
     server.bootstrap();
     let mut service =
         pingora::proxy::http_proxy_service(&server.configuration, BareProxy { upstream });
-    service.add_tcp(&listen.to_string());
+    match tls {
+        None => service.add_tcp(&listen.to_string()),
+        Some((cert, key)) => {
+            // The crypto fidogate's listeners use, so the comparison is of
+            // the gateway, not of two TLS libraries' providers.
+            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+            let (cert, key) = (cert.display().to_string(), key.display().to_string());
+            let mut settings = pingora::listeners::tls::TlsSettings::intermediate(&cert, &key)
+                .map_err(|e| format!("TLS settings: {e}"))?;
+            settings.enable_h2();
+            service.add_tls_with_settings(&listen.to_string(), None, settings);
+        }
+    }
     server.add_service(service);
     server.run_forever()
 }

@@ -124,11 +124,12 @@ pub(crate) fn run(cmd: &Run) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    // The series are recorded whether or not this process serves them: a
-    // Pingora user embedding the module scrapes the same registry.
-    let gateway = match fidogate_metrics::Metrics::global() {
-        Ok(metrics) => gateway.with_observer(metrics),
-        Err(e) => {
+    // Recorded only where they are served (a Pingora app embedding the
+    // module installs the same recorder itself).
+    let gateway = match loaded.metrics.map(|_| fidogate_metrics::Metrics::global()) {
+        None => gateway,
+        Some(Ok(metrics)) => gateway.with_observer(metrics),
+        Some(Err(e)) => {
             tracing::warn!(error = %e, "metrics: not recorded");
             gateway
         }
