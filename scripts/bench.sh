@@ -2,8 +2,9 @@
 # Every table of BENCHMARKS.md, on this machine: the verification and
 # engine benches (criterion) with each crypto backend, webauthn-rs-core
 # beside them, then the gateway load harness (127.0.0.1 only, bounded:
-# about 21 minutes in all with the defaults; the store comparison starts a
-# redis-server of its own on 127.0.0.1). Results go to
+# about 23 minutes in all with the defaults; the store comparison starts a
+# redis-server of its own on 127.0.0.1; the TLS pass-through comparison
+# makes its own certificate). Results go to
 # benches/results (or $FIDOGATE_BENCH_OUT); extra arguments go to the
 # harness (`target/release/gateway-load --help`).
 set -euo pipefail
@@ -23,3 +24,5 @@ target/release/gateway-load criterion-tables --dir target/criterion --out "$out"
 target/release/gateway-load --out "$out" "$@"
 echo "== challenge stores: memory vs Redis, options flood"
 target/release/gateway-load stores --out "$out"
+echo "== pass-through over TLS: bare Pingora vs fidogate"
+target/release/gateway-load tls --out "$out"

@@ -163,3 +163,53 @@ fn the_store_comparison_runs_against_both_stores() {
     assert_eq!(md.matches("| 200 | 403 |").count(), 2, "{md}");
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn the_tls_comparison_runs_against_both_proxies() {
+    let out = std::env::temp_dir().join(format!("fidogate-tls-smoke-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let output = Command::new(env!("CARGO_BIN_EXE_gateway-load"))
+        .args([
+            "tls",
+            "--duration",
+            "1",
+            "--warmup",
+            "0",
+            "--rounds",
+            "1",
+            "--connections",
+            "4",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .arg("--fidogate")
+        .arg(fidogate_testkit::fidogate_binary())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "gateway-load tls failed:\n{stderr}"
+    );
+    let csv = std::fs::read_to_string(out.join("tls.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    // Both proxies answered both workloads over TLS, without errors.
+    for (workload, variant) in [
+        ("get", "bare-pingora"),
+        ("get", "fidogate"),
+        ("post", "bare-pingora"),
+        ("post", "fidogate"),
+    ] {
+        let row = rows
+            .iter()
+            .find(|r| r[0] == workload && r[1] == variant)
+            .unwrap_or_else(|| panic!("no {workload} row for {variant}:\n{csv}"));
+        assert!(row[2].parse::<f64>().unwrap() > 0.0, "{row:?}");
+        assert_eq!(row[6], "0", "errors: {row:?}");
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
