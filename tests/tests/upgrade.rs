@@ -191,3 +191,110 @@ async fn sigterm_lets_a_registration_in_flight_finish() {
         exited.1.log()
     );
 }
+
+/// Kills the daemon whose process ID is in the file, whatever happened.
+struct Daemon(PathBuf);
+
+impl Daemon {
+    fn pid(&self) -> Option<u32> {
+        std::fs::read_to_string(&self.0).ok()?.trim().parse().ok()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid() {
+            let _ = std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status();
+        }
+    }
+}
+
+fn alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_systemd_unit_flow_daemon_then_reload() {
+    let app = spawn(AppLog::default());
+    let dir = std::env::temp_dir().join(format!("fidogate-daemon-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (sock, pid_file) = (dir.join("upgrade.sock"), dir.join("fidogate.pid"));
+    let text = config(app, &sock, 1);
+    let port: u16 = text
+        .split("listen: [\"127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let file = dir.join("fidogate.yaml");
+    std::fs::write(
+        &file,
+        format!("pid_file: \"{}\"\n{text}", pid_file.display()),
+    )
+    .unwrap();
+    let binary = fidogate_testkit::fidogate_binary();
+    let run = |extra: &[&str]| {
+        let status = std::process::Command::new(&binary)
+            .arg("run")
+            .args(extra)
+            .arg("--config")
+            .arg(&file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        // The parent returns once the daemon is forked.
+        assert!(status.success(), "fidogate run {extra:?}: {status}");
+    };
+    let daemon = Daemon(pid_file.clone());
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let healthy = || async move {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if tokio::net::TcpStream::connect(addr).await.is_ok()
+                && send(addr, &Req::bare("GET", "/healthz")).await.status == 200
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no answer on {addr}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    run(&["--daemon"]);
+    healthy().await;
+    let first = daemon.pid().expect("a pid file");
+    assert!(alive(first));
+    let challenge = options(addr, "/attestation", "una").await;
+
+    // ExecReload, in the unit's order: SIGQUIT, then the new process.
+    fidogate_tests::process::signal(first, "QUIT");
+    run(&["--upgrade", "--daemon"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let second = loop {
+        if let Some(pid) = daemon.pid()
+            && pid != first
+            && !alive(first)
+        {
+            break pid;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new daemon did not take over (pid file: {:?})",
+            daemon.pid()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(alive(second));
+    healthy().await;
+    // Options from the first daemon, registration to the second.
+    assert_eq!(register(addr, "/attestation", &challenge).await, 200);
+    drop(daemon);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -63,6 +63,22 @@ pub(crate) fn run(cmd: &Run) -> ExitCode {
     // Fork before any thread exists: a forked child keeps only the thread
     // that forked.
     if cmd.daemon {
+        // A running instance (the one an upgrade replaces) holds a lock on
+        // its pid file: move it aside, as Pingora's own daemon mode does,
+        // so this one writes and locks a file of its own.
+        let mut old = file.pid_file.clone().into_os_string();
+        old.push(".old");
+        match std::fs::rename(&file.pid_file, &old) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                eprintln!(
+                    "fidogate: --daemon: cannot move {} aside: {e}",
+                    file.pid_file.display()
+                );
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
         let daemon = daemonix::Daemonize::new()
             .pid_file(&file.pid_file)
