@@ -16,6 +16,20 @@ const URL_LENIENT_PAD: GeneralPurpose = GeneralPurpose::new(
         .with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
+const URL_NO_PAD: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone),
+);
+
+/// Decodes base64url without padding only: the one spelling of a byte
+/// string (canonical trailing bits, the URL alphabet, no `=`), for values
+/// compared as the string that was issued (a WebAuthn challenge).
+pub fn decode_unpadded(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    URL_NO_PAD.decode(s)
+}
+
 /// Decodes base64url, with or without padding.
 pub fn decode(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
     URL_LENIENT_PAD.decode(s)
@@ -45,6 +59,15 @@ mod tests {
         assert_eq!(encode(&[0xfb, 0xff]), "-_8");
         assert_eq!(decode("-_8"), Ok(vec![0xfb, 0xff]));
         assert_eq!(decode("-_8="), Ok(vec![0xfb, 0xff]));
+    }
+
+    #[test]
+    fn the_unpadded_spelling_is_the_only_one() {
+        assert_eq!(decode_unpadded("-_8"), Ok(vec![0xfb, 0xff]));
+        for other in ["-_8=", "+/8", "-_9", "-_8 ", ""] {
+            let decoded = decode_unpadded(other);
+            assert!(decoded.is_err() || decoded == Ok(vec![]), "{other:?}");
+        }
     }
 
     #[test]

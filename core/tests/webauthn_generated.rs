@@ -290,6 +290,37 @@ fn client_data_case(edit: impl FnOnce(&mut Ceremony)) -> WebauthnError {
 }
 
 #[test]
+fn the_challenge_in_the_standard_alphabet_is_refused() {
+    // Bytes whose base64url spelling has `-` and `_`, so the standard
+    // alphabet spells them differently (`+`, `/`).
+    let challenge: Vec<u8> = [0xfb, 0xff, 0xbf].repeat(11);
+    let issued = fidogate_core::b64::encode(&challenge);
+    assert!(issued.contains('-') && issued.contains('_'), "{issued}");
+    let authn = Authenticator::packed_self(alg::ES256, 8);
+    let check = |spelling: String| {
+        let mut c = authn.ceremony(RP, ORIGIN, &challenge);
+        c.client_data["challenge"] = json!(spelling);
+        let credential = RegistrationCredential::from_value(&c.attest(&authn).credential_json())?;
+        verify_registration(
+            &credential,
+            &challenge,
+            &rp(),
+            &TrustAnchors::new(),
+            &Policy::default(),
+            NOW,
+        )
+    };
+    assert!(check(issued.clone()).is_ok());
+    let standard = issued.replace('-', "+").replace('_', "/");
+    assert!(matches!(
+        check(standard),
+        Err(WebauthnError::ClientData(
+            ClientDataError::ChallengeEncoding
+        ))
+    ));
+}
+
+#[test]
 fn client_data_checks() {
     use ClientDataError as E;
     let cd = |e: WebauthnError| match e {
@@ -329,6 +360,17 @@ fn client_data_checks() {
         cd(client_data_case(
             |c| c.client_data["challenge"] = json!("not base64!")
         )),
+        E::ChallengeEncoding
+    );
+    // The right bytes in another spelling: the string is compared, so
+    // padding is refused.
+    assert_eq!(
+        cd(client_data_case(|c| {
+            let issued = c.client_data["challenge"].as_str().unwrap().to_owned();
+            let pad = "=".repeat((4 - issued.len() % 4) % 4);
+            assert!(!pad.is_empty(), "a 32-byte challenge has a padded spelling");
+            c.client_data["challenge"] = json!(format!("{issued}{pad}"));
+        })),
         E::ChallengeEncoding
     );
     let origin = client_data_case(|c| c.client_data["origin"] = json!("https://evil.example"));

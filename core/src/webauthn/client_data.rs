@@ -35,8 +35,10 @@ impl ClientData {
             .ok_or_else(|| ClientDataError::NotJson("expected an object".to_owned()))?;
         let ty = string(obj, "type")?.to_owned();
         let challenge_text = string(obj, "challenge")?;
+        // Step 8 compares the challenge as the string the relying party
+        // issued (base64url without padding): only that spelling decodes.
         let challenge =
-            b64::decode(challenge_text).map_err(|_| ClientDataError::ChallengeEncoding)?;
+            b64::decode_unpadded(challenge_text).map_err(|_| ClientDataError::ChallengeEncoding)?;
         let origin = string(obj, "origin")?.to_owned();
         let cross_origin = match obj.get("crossOrigin") {
             None | Some(Value::Null) => None,

@@ -139,8 +139,11 @@ pub enum ClientDataError {
     /// Step 7: `type` is not `webauthn.create`.
     #[error("step 7: type is {0:?}, expected \"webauthn.create\"")]
     Type(String),
-    /// Step 8: `challenge` is not base64url.
-    #[error("step 8: challenge is not valid base64url")]
+    /// Step 8: `challenge` is not base64url without padding, the one
+    /// spelling of the issued challenge.
+    #[error(
+        "step 8: challenge is not base64url without padding (the spelling the relying party issued)"
+    )]
     ChallengeEncoding,
     /// Step 8: `challenge` is not the expected challenge.
     #[error("step 8: challenge does not match the challenge issued for this registration")]
