@@ -428,6 +428,35 @@ fn apple_checks() {
             ..
         }
     ));
+    // An `alg` member, as Safari on macOS sends: accepted when it names
+    // the credential key's algorithm, refused otherwise; any other extra
+    // member stays refused.
+    let authn = apple(None, None, 540);
+    let with = |member: &str, value: ciborium::value::Value| {
+        let mut a = attest(&authn);
+        let ciborium::value::Value::Map(entries) = &mut a.att_stmt else {
+            panic!("attStmt is not a map")
+        };
+        entries.push((ciborium::value::Value::Text(member.to_owned()), value));
+        run(&a.credential_json(), &p)
+    };
+    let reg = with("alg", (-7).into()).unwrap();
+    assert_eq!(reg.fmt.id(), "apple");
+    assert!(matches!(
+        stmt_err(with("alg", (-257).into())),
+        StatementError::Mismatch { what: "alg", .. }
+    ));
+    assert!(matches!(
+        stmt_err(with("alg", (-9999).into())),
+        StatementError::Malformed { what: "alg", .. }
+    ));
+    assert!(matches!(
+        stmt_err(with("sig", ciborium::value::Value::Bytes(vec![1, 2, 3]))),
+        StatementError::Malformed {
+            what: "attStmt",
+            ..
+        }
+    ));
     // authData changed after attestation: the nonce no longer matches.
     let authn = apple(None, None, 530);
     let mut a = attest(&authn);

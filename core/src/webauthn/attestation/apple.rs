@@ -4,7 +4,8 @@
 
 use super::der::{self, tag};
 use super::{
-    AttestationType, Ctx, Outcome, cert_key, check_same_key, parse_chain, statement, x5c_field,
+    AttestationType, Ctx, Outcome, alg_field, cert_key, check_same_key, parse_chain, statement,
+    x5c_field,
 };
 use crate::crypto::constant_time_eq;
 use crate::crypto::sha256;
@@ -18,7 +19,22 @@ pub(super) fn verify<'a>(
     att_stmt: &'a Value,
     ctx: &Ctx<'_>,
 ) -> Result<Outcome<'a>, StatementError> {
-    let map = statement(att_stmt, &["x5c"])?;
+    // §8.8 defines x5c alone; Safari on macOS (Touch ID) also sends `alg`,
+    // accepted when it names the credential key's algorithm.
+    let map = statement(att_stmt, &["x5c", "alg"])?;
+    if map.get_text("alg").is_some() {
+        let alg = alg_field(&map)?;
+        if alg != ctx.credential.alg {
+            return Err(StatementError::mismatch(
+                "alg",
+                format!(
+                    "apple statement alg {} differs from the credential key's {}",
+                    alg.id(),
+                    ctx.credential.alg.id()
+                ),
+            ));
+        }
+    }
     let x5c = x5c_field(&map)?;
     let chain = parse_chain(&x5c)?;
     let cred_cert = chain
