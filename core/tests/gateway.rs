@@ -250,6 +250,52 @@ fn content_length_is_checked_before_the_body() {
 }
 
 #[test]
+fn the_uaf_facet_list_is_served_at_an_app_id_on_our_origin() {
+    // gateway(): AppID https://example.com/facets, an origin of the RP.
+    let g = gateway();
+    let h = HeaderMap::new();
+    for m in [Method::GET, Method::HEAD] {
+        let RequestAction::Respond(r) = g.on_request(&m, "/facets", &h, Client::UNKNOWN) else {
+            panic!("{m} /facets was not answered")
+        };
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.content_type(), "application/fido.trusted-apps+json");
+        assert_eq!(
+            json_of(&r),
+            json!({"trustedFacets": [{"version": {"major": 1, "minor": 0}, "ids": ["https://example.com"]}]})
+        );
+    }
+    assert!(matches!(
+        g.on_request(&Method::POST, "/facets", &h, Client::UNKNOWN),
+        RequestAction::PassThrough
+    ));
+    // Configured facets (web, Android, iOS) are the list.
+    let mut c = GatewayConfig::new(rp(), vec![RouteConfig::new("uaf", Dialect::Uaf)]);
+    c.uaf.app_id = "https://example.com/uaf/facets.json".into();
+    let ids = [
+        "https://example.com",
+        "android:apk-key-hash:2jmj7l5rSw0yVb/vlWAYkK/YBwk",
+        "ios:bundle-id:com.example.app",
+    ];
+    c.uaf.trusted_facets = ids.iter().map(|s| (*s).to_owned()).collect();
+    let g = build(c).unwrap();
+    let RequestAction::Respond(r) =
+        g.on_request(&Method::GET, "/uaf/facets.json", &h, Client::UNKNOWN)
+    else {
+        panic!()
+    };
+    assert_eq!(json_of(&r)["trustedFacets"][0]["ids"], json!(ids));
+    // An AppID on another origin is that origin's to serve.
+    let mut c = GatewayConfig::new(rp(), vec![RouteConfig::new("uaf", Dialect::Uaf)]);
+    c.uaf.app_id = "https://uaf.example.org/facets".into();
+    let g = build(c).unwrap();
+    assert!(matches!(
+        g.on_request(&Method::GET, "/facets", &h, Client::UNKNOWN),
+        RequestAction::PassThrough
+    ));
+}
+
+#[test]
 fn jwks_is_served_on_get_and_head_only() {
     let g = gateway();
     let h = HeaderMap::new();

@@ -30,7 +30,7 @@
 //!
 //! # Series
 //! - `fidogate_requests_total{route, endpoint, decision, status}`:
-//!   `endpoint` is `options`, `result`, `jwks`, `health` or `other`
+//!   `endpoint` is `options`, `result`, `jwks`, `facets`, `health` or `other`
 //!   (not intercepted, with `route=""`); `decision` is `verified`,
 //!   `issued`, `refused`, `passed` or `error`.
 //! - `fidogate_refusals_total{route, class}`: every refusal, by its class

@@ -60,6 +60,9 @@ struct Inner {
     header_key: String,
     jwks_path: PathTemplate,
     jwks: Vec<u8>,
+    /// The UAF facet list, served at the AppID's path when the AppID is on
+    /// one of the relying party's origins.
+    facets: Option<(PathTemplate, Vec<u8>)>,
     routes: Vec<Arc<Route>>,
     signer: TokenSigner,
     verifier: Verifier,
@@ -136,12 +139,14 @@ impl Gateway {
         let jwks = jwks_json(&keys.signer, &keys.retired)
             .to_string()
             .into_bytes();
+        let facets = facet_list(&config);
         Ok(Self {
             inner: Arc::new(Inner {
                 header_key: header_key(header_name.as_str()),
                 header_name,
                 jwks_path,
                 jwks,
+                facets,
                 routes,
                 signer: keys.signer,
                 verifier,
@@ -254,6 +259,14 @@ impl Gateway {
                 StatusCode::OK,
                 self.inner.jwks.clone(),
             ));
+        }
+        if let Some((at, body)) = &self.inner.facets
+            && (method == Method::GET || method == Method::HEAD)
+            && at.matches(&path).is_some()
+        {
+            let mut reply = Reply::raw(Origin::place(Place::Facets), StatusCode::OK, body.clone());
+            reply.media_type = "application/fido.trusted-apps+json";
+            return RequestAction::Respond(reply);
         }
         for route in &self.inner.routes {
             for (endpoint, (want, template)) in [
@@ -623,6 +636,33 @@ impl Gateway {
             .await?;
         Ok(())
     }
+}
+
+/// The UAF TrustedFacets document (UAF AppID and Facet Specification
+/// §3.1.2) for an AppID on one of the relying party's origins, with its
+/// path: the configured trusted facets, or the AppID's own origin.
+fn facet_list(config: &GatewayConfig) -> Option<(PathTemplate, Vec<u8>)> {
+    let app_id = config.uaf.app_id.as_str();
+    let (scheme, rest) = app_id.split_once("://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    let origin = format!("{scheme}://{authority}");
+    if authority.is_empty() || !config.rp.origins.contains(&origin) {
+        return None;
+    }
+    let path = path.split(['?', '#']).next().filter(|p| !p.is_empty())?;
+    let template = PathTemplate::parse(path)
+        .ok()
+        .filter(|t| !t.as_str().contains('{'))?;
+    // The same facets the registration check trusts: the configured ones,
+    // or else the AppID's own origin when it is https.
+    let ids = match (config.uaf.trusted_facets.is_empty(), scheme) {
+        (false, _) => config.uaf.trusted_facets.clone(),
+        (true, "https") => vec![origin],
+        (true, _) => Vec::new(),
+    };
+    let body = json!({"trustedFacets": [{"version": {"major": 1, "minor": 0}, "ids": ids}]});
+    Some((template, body.to_string().into_bytes()))
 }
 
 /// What verification needs from the configuration.

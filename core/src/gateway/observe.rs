@@ -62,6 +62,8 @@ pub enum Place {
     Route(Endpoint),
     /// The JWKS document.
     Jwks,
+    /// The UAF facet list at the AppID.
+    Facets,
     /// The health check.
     Health,
     /// Anything not intercepted.
@@ -69,12 +71,14 @@ pub enum Place {
 }
 
 impl Place {
-    /// The label value: `options`, `result`, `jwks`, `health`, `other`.
+    /// The label value: `options`, `result`, `jwks`, `facets`, `health`,
+    /// `other`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Route(Endpoint::Options) => "options",
             Self::Route(Endpoint::Result) => "result",
             Self::Jwks => "jwks",
+            Self::Facets => "facets",
             Self::Health => "health",
             Self::Other => "other",
         }

@@ -89,6 +89,8 @@ pub struct Reply {
     pub headers: Vec<(&'static str, String)>,
     /// The route and endpoint it answers.
     pub(in crate::gateway) origin: Origin,
+    /// Its media type.
+    pub(in crate::gateway) media_type: &'static str,
 }
 
 impl Reply {
@@ -105,6 +107,7 @@ impl Reply {
             refusal: None,
             headers: Vec::new(),
             origin,
+            media_type: "application/json",
         }
     }
 
@@ -116,6 +119,7 @@ impl Reply {
             refusal: None,
             headers: vec![("retry-after", RETRY_AFTER_SECS.to_string())],
             origin,
+            media_type: "application/json",
         }
     }
 
@@ -145,6 +149,7 @@ impl Reply {
             refusal: Some(refusal),
             headers,
             origin,
+            media_type: "application/json",
         }
     }
 
@@ -184,9 +189,10 @@ impl Reply {
         self.refusal.as_ref().map_or("answered", Refusal::reason)
     }
 
-    /// The `Content-Type` of the answer (every one is JSON).
+    /// The `Content-Type` of the answer (JSON; the UAF facet list's own
+    /// JSON type).
     pub fn content_type(&self) -> &'static str {
-        "application/json"
+        self.media_type
     }
 }
 
