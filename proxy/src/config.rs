@@ -437,21 +437,21 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
     if let Some(url) = &cfg.gateway.challenge_store.url {
         fidogate_redis::check_url(url).map_err(|e| err("gateway.challenge_store.url", e))?;
     }
-    let redis_roots = match &cfg.gateway.challenge_store.ca_file {
-        Some(path) => {
-            let key = "gateway.challenge_store.ca_file";
-            let p = resolve(path);
-            let pem = std::fs::read(&p)
-                .map_err(|e| err(key, format!("cannot read {}: {e}", p.display())))?;
-            // Every certificate must parse, so that a bad file fails here
-            // and not at the first connection.
-            let found = TrustAnchor::from_pem(&pem, &p.display().to_string())
-                .map_err(|e| err(key, e.to_string()))?;
-            if found.is_empty() {
-                return Err(err(key, format!("{} holds no certificate", p.display())));
-            }
-            Some(pem)
+    // A CA file: every certificate must parse, so that a bad file fails
+    // here and not at the first connection.
+    let ca_file = |key: &str, path: &Path| -> Result<(PathBuf, Vec<u8>), ConfigFileError> {
+        let p = resolve(path);
+        let pem =
+            std::fs::read(&p).map_err(|e| err(key, format!("cannot read {}: {e}", p.display())))?;
+        let found = TrustAnchor::from_pem(&pem, &p.display().to_string())
+            .map_err(|e| err(key, e.to_string()))?;
+        if found.is_empty() {
+            return Err(err(key, format!("{} holds no certificate", p.display())));
         }
+        Ok((p, pem))
+    };
+    let redis_roots = match &cfg.gateway.challenge_store.ca_file {
+        Some(path) => Some(ca_file("gateway.challenge_store.ca_file", path)?.1),
         None => None,
     };
     let upstream_roots = match &cfg.upstream_tls {
@@ -467,14 +467,7 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
                 None => None,
                 Some(path) => {
                     let key = "upstream_tls.ca_file";
-                    let p = resolve(path);
-                    let pem = std::fs::read(&p)
-                        .map_err(|e| err(key, format!("cannot read {}: {e}", p.display())))?;
-                    let found = TrustAnchor::from_pem(&pem, &p.display().to_string())
-                        .map_err(|e| err(key, e.to_string()))?;
-                    if found.is_empty() {
-                        return Err(err(key, format!("{} holds no certificate", p.display())));
-                    }
+                    let (p, pem) = ca_file(key, path)?;
                     let ders = crate::tls::pem_certificates(&pem)
                         .map_err(|e| err(key, format!("{}: {e}", p.display())))?;
                     Some((p, ders))

@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tower_service::Service;
 
 /// Why the layer answered a request itself; put in the extensions of every
@@ -113,22 +113,20 @@ where
         for name in self.gateway.spoofed_headers(req.headers()) {
             req.headers_mut().remove(name);
         }
-        let started = Instant::now();
+        // Timed only when somebody is told, or the request is intercepted.
+        let started = self.gateway.is_observed().then(Instant::now);
         let client = Client::new((self.peer)(req.extensions()), self.source.as_ref());
         match self
             .gateway
             .on_request(req.method(), req.uri().path(), req.headers(), client)
         {
             RequestAction::PassThrough => {
-                // Timed only when somebody is told.
-                let observed = self
-                    .gateway
-                    .is_observed()
-                    .then(|| (self.gateway.clone(), started));
+                let observed = started.map(|at| (self.gateway.clone(), at));
                 ResponseFuture::passthrough(self.inner.call(req.map(FidogateBody::inner)), observed)
             }
             RequestAction::Respond(reply) => {
-                self.gateway.finish(&reply.outcome(), started.elapsed());
+                let elapsed = started.map_or(Duration::ZERO, |at| at.elapsed());
+                self.gateway.finish(&reply.outcome(), elapsed);
                 ResponseFuture::ready(respond(reply))
             }
             RequestAction::ReadBody(intercept) => {
@@ -139,7 +137,7 @@ where
                     gateway: self.gateway.clone(),
                     source: self.source.clone(),
                     intercept,
-                    started,
+                    started: started.unwrap_or_else(Instant::now),
                 };
                 ResponseFuture::intercepted(Box::pin(work.run(inner, req)))
             }
