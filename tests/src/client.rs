@@ -49,6 +49,22 @@ pub async fn send(addr: SocketAddr, req: &Req) -> Answer {
 /// [`send`] from the local address `from` (any of 127.0.0.0/8 on
 /// loopback), so a test can be several clients.
 pub async fn send_from(from: Option<std::net::IpAddr>, addr: SocketAddr, req: &Req) -> Answer {
+    exchange(from, addr, req).await.unwrap_or_else(|| {
+        panic!(
+            "{} {}: the connection closed with no answer",
+            req.method, req.path
+        )
+    })
+}
+
+/// [`send`], or `None` when the server closed the connection without
+/// sending a byte of an answer (what a server shutting down does to a
+/// connection whose request it had not read).
+pub async fn try_send(addr: SocketAddr, req: &Req) -> Option<Answer> {
+    exchange(None, addr, req).await
+}
+
+async fn exchange(from: Option<std::net::IpAddr>, addr: SocketAddr, req: &Req) -> Option<Answer> {
     let work = async {
         let stream = match from {
             None => TcpStream::connect(addr).await,
@@ -78,9 +94,12 @@ pub async fn send_from(from: Option<std::net::IpAddr>, addr: SocketAddr, req: &R
 async fn read_answer<R: tokio::io::AsyncRead + Unpin>(
     conn: &mut BufReader<R>,
     head_only: bool,
-) -> Answer {
+) -> Option<Answer> {
     let mut line = String::new();
-    conn.read_line(&mut line).await.unwrap();
+    conn.read_line(&mut line).await.ok()?;
+    if line.is_empty() {
+        return None;
+    }
     let status: u16 = line
         .split(' ')
         .nth(1)
@@ -125,9 +144,9 @@ async fn read_answer<R: tokio::io::AsyncRead + Unpin>(
     } else {
         conn.read_to_end(&mut body).await.unwrap();
     }
-    Answer {
+    Some(Answer {
         status,
         headers,
         body,
-    }
+    })
 }

@@ -80,6 +80,22 @@ async fn register(addr: SocketAddr, prefix: &str, challenge: &[u8]) -> u16 {
         .status
 }
 
+/// Connections a shutting-down process closed before reading their
+/// request (no byte answered), each sent again.
+static UNREAD: AtomicU64 = AtomicU64::new(0);
+
+/// `req`, sent again on a fresh connection when the first was closed with
+/// no answer at all: the request was never read, so a client may repeat
+/// it. Had it been read (a registration spent), the repeat is refused
+/// and the test fails.
+async fn send_once_read(addr: SocketAddr, req: &Req) -> fidogate_tests::scenario::Answer {
+    if let Some(answer) = fidogate_tests::client::try_send(addr, req).await {
+        return answer;
+    }
+    UNREAD.fetch_add(1, Ordering::Relaxed);
+    send(addr, req).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upgrade_under_load_loses_no_request_and_no_pending_registration() {
     let log = AppLog::default();
@@ -105,8 +121,25 @@ async fn an_upgrade_under_load_loses_no_request_and_no_pending_registration() {
             let mut done = Vec::new();
             let mut i = 0;
             while !stop.load(Ordering::Relaxed) {
-                let challenge = options(addr, "/attestation", &format!("load-{c}-{i}")).await;
-                let status = register(addr, "/attestation", &challenge).await;
+                let user = format!("load-{c}-{i}");
+                let options = send_once_read(
+                    addr,
+                    &Req::json(
+                        "/attestation/options",
+                        &json!({"username": user, "displayName": user}),
+                    ),
+                )
+                .await;
+                assert_eq!(options.status, 200, "options {c}-{i}");
+                let seed = SEED.fetch_add(1, Ordering::Relaxed);
+                let cred = Authenticator::none(alg::ES256, seed).register(
+                    RP_ID,
+                    ORIGIN,
+                    &options.challenge(),
+                );
+                let status = send_once_read(addr, &Req::json("/attestation/result", &cred))
+                    .await
+                    .status;
                 assert_eq!(status, 200, "registration {c}-{i}");
                 done.push(Instant::now());
                 i += 1;
@@ -141,6 +174,11 @@ async fn an_upgrade_under_load_loses_no_request_and_no_pending_registration() {
     for c in clients {
         finished.extend(c.await.expect("a client saw a failed request"));
     }
+    eprintln!(
+        "{} registrations; {} connections closed unread by a process shutting down, sent again",
+        finished.len(),
+        UNREAD.load(Ordering::Relaxed)
+    );
     let before = finished.iter().filter(|t| **t < upgraded_at).count();
     let after = finished.iter().filter(|t| **t > old_gone).count();
     assert!(
