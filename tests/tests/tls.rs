@@ -100,9 +100,18 @@ impl Sender {
             req = req.header(*k, *v);
         }
         let req = req.body(Full::new(Bytes::from(body))).unwrap();
+        // A connection is ready for the next request only once its task has
+        // taken in the last answer's end; `send_request` without waiting
+        // for that is refused ("connection was not ready").
         let resp = match self {
-            Self::H1(s) => s.send_request(req).await.unwrap(),
-            Self::H2(s) => s.send_request(req).await.unwrap(),
+            Self::H1(s) => {
+                s.ready().await.expect("connection kept open");
+                s.send_request(req).await.unwrap()
+            }
+            Self::H2(s) => {
+                s.ready().await.expect("connection kept open");
+                s.send_request(req).await.unwrap()
+            }
         };
         let status = resp.status().as_u16();
         let version = resp.version();
