@@ -142,6 +142,18 @@ fn configuration_errors_name_their_key() {
         err(&|c| c.routes[0].challenge_ttl_secs = 0),
         "routes[0].challenge_ttl_secs"
     );
+    for bad in [vec![], vec![-7, -7], vec![-7, -9999]] {
+        assert_eq!(
+            err(&|c| c.routes[0].algorithms = Some(bad.clone())),
+            "routes[0].algorithms",
+            "{bad:?}"
+        );
+        assert_eq!(
+            err(&|c| c.webauthn.algorithms = Some(bad.clone())),
+            "webauthn.algorithms",
+            "{bad:?}"
+        );
+    }
     let mut k = keys();
     k.secret.truncate(31);
     let c = GatewayConfig::new(rp(), vec![]);
@@ -823,4 +835,89 @@ fn a_store_that_answers_later_gives_every_answer_the_in_process_one_gives() {
     assert!(at_once[2].1.contains("origin"), "{:?}", at_once[2]);
     assert!(at_once[3].1.contains("already used"), "{:?}", at_once[3]);
     assert!(at_once[4].1.contains("expired"), "{:?}", at_once[4]);
+}
+
+/// Registers an `alg` credential key on the route at `options`/`result`:
+/// the options' algorithm list, and the status (200 forwarded) and error
+/// message of the registration.
+fn register_alg(
+    g: &Gateway,
+    (options, result): (&str, &str),
+    key_alg: i64,
+    fill: u8,
+) -> (Vec<i64>, u16, String) {
+    let ix = intercept(g, options);
+    let o = json_of(&respond(
+        g.on_body(&ix, br#"{"username":"w"}"#, &env(T0, fill))
+            .ready(),
+    ));
+    let offered = o["pubKeyCredParams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["alg"].as_i64().unwrap())
+        .collect();
+    let challenge = b64::decode(o["challenge"].as_str().unwrap()).unwrap();
+    let cred =
+        Authenticator::none(key_alg, 40).register("example.com", "https://example.com", &challenge);
+    let ix = intercept(g, result);
+    match g
+        .on_body(&ix, cred.to_string().as_bytes(), &env(T0 + 1, 6))
+        .ready()
+    {
+        BodyAction::Forward(_) => (offered, 200, String::new()),
+        BodyAction::Respond(r) => (
+            offered,
+            r.status.as_u16(),
+            json_of(&r)["errorMessage"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        ),
+    }
+}
+
+#[test]
+fn rs1_credential_keys_are_accepted_only_on_a_route_that_lists_them() {
+    let mut hello = RouteConfig::new("hello", Dialect::Webauthn);
+    hello.options = Some(EndpointConfig {
+        method: "POST".into(),
+        path: "/hello/options".into(),
+    });
+    hello.result = Some(EndpointConfig {
+        method: "POST".into(),
+        path: "/hello/result".into(),
+    });
+    hello.algorithms = Some(vec![-7, -257, -65535]);
+    let g = build(GatewayConfig::new(
+        rp(),
+        vec![RouteConfig::new("wa", Dialect::Webauthn), hello],
+    ))
+    .unwrap();
+    let default = ("/attestation/options", "/attestation/result");
+    let listing = ("/hello/options", "/hello/result");
+    // The default list: every supported algorithm but RS1.
+    let (offered, status, message) = register_alg(&g, default, alg::RS1, 11);
+    assert!(!offered.contains(&-65535), "{offered:?}");
+    assert!(
+        offered.contains(&-7) && offered.contains(&-257),
+        "{offered:?}"
+    );
+    assert_eq!(status, 403, "{message}");
+    assert!(message.contains("-65535"), "{message}");
+    // The route's own list, in its order; RS1 registers there.
+    let (offered, status, message) = register_alg(&g, listing, alg::RS1, 12);
+    assert_eq!(offered, vec![-7, -257, -65535]);
+    assert_eq!(status, 200, "{message}");
+    // A key the route's list leaves out is refused there.
+    let (_, status, message) = register_alg(&g, listing, alg::EDDSA, 13);
+    assert_eq!((status, message.contains("-8")), (403, true), "{message}");
+    // webauthn.algorithms sets every route's list but those with their own.
+    let mut c = GatewayConfig::new(rp(), vec![RouteConfig::new("wa", Dialect::Webauthn)]);
+    c.webauthn.algorithms = Some(vec![-65535, -7]);
+    let g = build(c).unwrap();
+    let (offered, status, message) = register_alg(&g, default, alg::RS1, 14);
+    assert_eq!((offered, status), (vec![-65535, -7], 200), "{message}");
+    let (_, status, _) = register_alg(&g, default, alg::RS256, 15);
+    assert_eq!(status, 403);
 }

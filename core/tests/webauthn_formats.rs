@@ -13,8 +13,8 @@
 use ciborium::value::Value;
 use fidogate_core::trust::{TrustAnchor, TrustAnchors};
 use fidogate_core::webauthn::{
-    AttestationType, Policy, RegistrationCredential, RelyingParty, StatementError,
-    VerifiedRegistration, WebauthnError, verify_registration,
+    AttestationType, CoseAlgorithm, CoseError, Policy, RegistrationCredential, RelyingParty,
+    StatementError, VerifiedRegistration, WebauthnError, verify_registration,
 };
 use fidogate_core::{ErrorClass, UnixTime};
 use fidogate_testkit::certs::{self, Issued};
@@ -591,4 +591,57 @@ fn generated_statements_survive_truncation_loops() {
             );
         }
     }
+}
+
+/// Windows Hello TPMs that make RS1 credential keys: refused unless the
+/// relying party lists -65535 among its algorithms, then accepted (with
+/// the statement in RS256 or in RS1, as the policy allows).
+#[test]
+fn tpm_rs1_credential_keys_need_the_relying_party_to_list_them() {
+    let default_rp = RelyingParty::new(RP, ORIGIN);
+    assert!(
+        !default_rp.algorithms.contains(&CoseAlgorithm::Rs1),
+        "RS1 is off by default"
+    );
+    let mut listing = RelyingParty::new(RP, ORIGIN);
+    listing.algorithms.push(CoseAlgorithm::Rs1);
+    let verify = |json: &serde_json::Value, rp: &RelyingParty| {
+        let c = RegistrationCredential::from_value(json).unwrap();
+        verify_registration(&c, CHALLENGE, rp, &anchors(), &Policy::default(), NOW)
+    };
+    for sha1_statement in [false, true] {
+        let mut authn = tpm_authn(alg::RS1, 330, &TpmCertOptions::default());
+        let Attestation::Tpm(t) = &mut authn.attestation else {
+            panic!()
+        };
+        t.sha1 = sha1_statement;
+        let json = attest(&authn).credential_json();
+        assert!(
+            matches!(
+                verify(&json, &default_rp),
+                Err(WebauthnError::PublicKey(CoseError::AlgNotAllowed(-65535)))
+            ),
+            "refused by default: {:?}",
+            verify(&json, &default_rp)
+        );
+        let reg = verify(&json, &listing).unwrap();
+        assert_eq!(
+            (reg.fmt.id(), reg.alg, reg.trusted),
+            ("tpm", -65535, true),
+            "statement in RS1: {sha1_statement}"
+        );
+    }
+    // Listing RS1 changes nothing for the other algorithms' checks: an
+    // ES256 key under RS1 in its COSE alg is still a mismatch.
+    let authn = Authenticator::none(alg::ES256, 331);
+    let mut c = authn.ceremony(RP, ORIGIN, CHALLENGE);
+    let Value::Map(mut key) = authn.credential_key.cose_key_value() else {
+        panic!()
+    };
+    key[1].1 = Value::Integer(alg::RS1.into());
+    c.cose_key = fidogate_testkit::webauthn::cbor(&Value::Map(key));
+    assert!(matches!(
+        verify(&c.attest(&authn).credential_json(), &listing),
+        Err(WebauthnError::PublicKey(CoseError::AlgKeyMismatch { .. }))
+    ));
 }

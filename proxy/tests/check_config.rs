@@ -101,6 +101,19 @@ fn errors_name_the_key() {
             "uaf routes",
         ),
         (
+            MINIMAL.replace(
+                "dialect: webauthn}",
+                "dialect: webauthn, algorithms: [-7, -9999]}",
+            ),
+            "gateway.routes[0].algorithms",
+            "-9999 is not a supported COSE algorithm",
+        ),
+        (
+            MINIMAL.replace("  routes:", "  webauthn: {algorithms: []}\n  routes:"),
+            "gateway.webauthn.algorithms",
+            "at least one",
+        ),
+        (
             format!("{MINIMAL}trust_anchors: [{{path: missing.pem}}]\n"),
             "trust_anchors[0].path",
             "cannot read",

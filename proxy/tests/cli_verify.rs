@@ -192,6 +192,35 @@ fn accepted_rejected_and_usage_statuses() {
     assert!(err["error"]["message"].as_str().unwrap().contains("step 9"));
     let out = fidogate(&[&base[..], &["--alg", "-8"]].concat(), json.as_bytes());
     assert_eq!(one_object(&out)["error"]["class"], "policy");
+    // An RS1 credential key (as some Windows Hello TPMs make): refused by
+    // default and by a list without -65535, accepted by one with it; a
+    // list naming -65535 is never a usage error.
+    let rs1 = Authenticator::none(alg::RS1, 12)
+        .register(RP, ORIGIN, CHALLENGE)
+        .to_string();
+    for extra in [&[][..], &["--alg", "-257"][..]] {
+        let out = fidogate(&[&base[..], extra].concat(), rs1.as_bytes());
+        assert_eq!(out.status.code(), Some(1), "{extra:?}");
+        let err = one_object(&out);
+        assert_eq!(err["error"]["class"], "policy", "{err}");
+        assert!(
+            err["error"]["message"].as_str().unwrap().contains("-65535"),
+            "{err}"
+        );
+    }
+    for extra in [
+        &["--alg", "-65535"][..],
+        &["--alg", "-7", "--alg", "-65535"][..],
+    ] {
+        let out = fidogate(&[&base[..], extra].concat(), rs1.as_bytes());
+        assert_eq!(out.status.code(), Some(0), "{extra:?}");
+        let v = one_object(&out);
+        assert_eq!(
+            (v["ok"].as_bool(), v["alg"].as_i64()),
+            (Some(true), Some(-65535)),
+            "{v}"
+        );
+    }
     // A trust anchor that the chain does not reach.
     let other = tmp.join("other.pem");
     std::fs::write(
@@ -254,7 +283,7 @@ fn accepted_rejected_and_usage_statuses() {
             [&base[..], &["--time", "yesterday"]].concat(),
             json.as_bytes(),
         ),
-        ([&base[..], &["--alg", "-65535"]].concat(), json.as_bytes()),
+        ([&base[..], &["--alg", "-9999"]].concat(), json.as_bytes()),
         (
             [&base[..], &["--roots", "/nonexistent/roots.pem"]].concat(),
             json.as_bytes(),

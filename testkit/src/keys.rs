@@ -40,6 +40,8 @@ pub enum SigningKey {
         key: Box<rsa::RsaPrivateKey>,
         /// Sign with PSS rather than PKCS#1 v1.5.
         pss: bool,
+        /// Sign with SHA-1 (RS1, -65535) rather than SHA-256.
+        sha1: bool,
     },
 }
 
@@ -66,6 +68,7 @@ impl SigningKey {
             alg::RS256 | alg::RS1 | alg::PS256 => Self::Rsa {
                 key: Box::new(rsa::RsaPrivateKey::new(&mut rng, 2048).expect("RSA key generation")),
                 pss: alg == alg::PS256,
+                sha1: alg == alg::RS1,
             },
             other => panic!("no software key for COSE alg {other}"),
         }
@@ -78,6 +81,7 @@ impl SigningKey {
             Self::P384(_) => alg::ES384,
             Self::P521(_) => alg::ES512,
             Self::Ed25519(_) => alg::EDDSA,
+            Self::Rsa { sha1: true, .. } => alg::RS1,
             Self::Rsa { pss: false, .. } => alg::RS256,
             Self::Rsa { pss: true, .. } => alg::PS256,
         }
@@ -93,7 +97,7 @@ impl SigningKey {
                 sig.to_der().to_vec()
             }
             Self::Ed25519(k) => k.sign(msg).to_bytes().to_vec(),
-            Self::Rsa { key, pss } => rsa_sign(key, *pss, msg, false),
+            Self::Rsa { key, pss, sha1 } => rsa_sign(key, *pss, msg, *sha1),
         }
     }
 

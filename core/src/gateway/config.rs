@@ -85,6 +85,10 @@ pub struct RouteConfig {
     /// How long a challenge stays valid, in seconds.
     #[serde(default = "default_challenge_ttl")]
     pub challenge_ttl_secs: u64,
+    /// The COSE algorithms this route's credential keys may use, in the
+    /// order the options offer them; `webauthn.algorithms` when left out.
+    #[serde(default)]
+    pub algorithms: Option<Vec<i64>>,
 }
 
 fn default_challenge_ttl() -> u64 {
@@ -103,6 +107,7 @@ impl RouteConfig {
             challenge_source: ChallengeSource::Gateway,
             challenge_pointer: None,
             challenge_ttl_secs: default_challenge_ttl(),
+            algorithms: None,
         }
     }
 
@@ -147,6 +152,12 @@ pub struct WebauthnConfig {
     /// The `timeout` the options carry, in milliseconds.
     #[serde(default = "default_timeout_ms")]
     pub timeout_ms: u64,
+    /// The COSE algorithms credential keys may use (every route's, unless
+    /// the route lists its own), in the order the options offer them.
+    /// When left out: every supported one but RS1 (-65535), which is
+    /// accepted only when listed.
+    #[serde(default)]
+    pub algorithms: Option<Vec<i64>>,
 }
 
 fn default_uv() -> String {
@@ -166,6 +177,7 @@ impl Default for WebauthnConfig {
             attestation: default_attestation(),
             require_trusted: false,
             timeout_ms: default_timeout_ms(),
+            algorithms: None,
         }
     }
 }

@@ -135,7 +135,7 @@ impl Gateway {
             .rate_limit
             .map(|l| ClientLimiter::new(l.per_client_per_sec, l.burst, l.max_clients));
         let verifier = verifier(&config, anchors, &keys.secret)?;
-        let routes = routes::build(&config)?;
+        let routes = routes::build(&config, &verifier.rp)?;
         let jwks = jwks_json(&keys.signer, &keys.retired)
             .to_string()
             .into_bytes();
@@ -411,7 +411,7 @@ impl Gateway {
             .map_err(RequestError::SealedUsername)?;
         let answer = route
             .rules
-            .issue(&req, username, &sealed, &self.inner.verifier)?;
+            .issue(&req, username, &sealed, &self.inner.verifier, &route.rp)?;
         Ok(BodyAction::Respond(Reply::ok(intercept.origin(), &answer)))
     }
 
@@ -451,6 +451,7 @@ impl Gateway {
             let timer = self.verifying();
             let credentials = registration.verify(&Check {
                 verifier: &self.inner.verifier,
+                rp: &route.rp,
                 now: env.now,
             })?;
             self.verified(timer, route, &credentials);
@@ -510,6 +511,7 @@ impl Gateway {
                 let timer = self.verifying();
                 let credentials = registration.verify(&Check {
                     verifier: &self.inner.verifier,
+                    rp: &route.rp,
                     now: env.now,
                 })?;
                 self.verified(timer, route, &credentials);
@@ -698,6 +700,9 @@ fn verifier(
     let mut rp = RelyingParty::new(config.rp.id.clone(), String::new());
     rp.origins.clone_from(&config.rp.origins);
     rp.top_origins.clone_from(&config.rp.top_origins);
+    if let Some(ids) = &config.webauthn.algorithms {
+        rp.algorithms = routes::algorithms(ids, "webauthn.algorithms")?;
+    }
     Ok(Verifier {
         rp_name: config
             .rp

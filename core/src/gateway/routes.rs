@@ -3,6 +3,7 @@
 use super::config::{ChallengeSource, ConfigError, Dialect, EndpointConfig, GatewayConfig};
 use super::dialect::{Rules, rules};
 use super::route::PathTemplate;
+use crate::webauthn::{CoseAlgorithm, RelyingParty};
 use http::Method;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,9 @@ pub(in crate::gateway) struct Route {
     /// Where the app's answer holds an app-issued challenge.
     pub pointer: String,
     pub ttl: Duration,
+    /// The relying party this route verifies for: the gateway's, with the
+    /// route's own algorithm list.
+    pub rp: RelyingParty,
 }
 
 impl std::fmt::Debug for Route {
@@ -31,8 +35,12 @@ impl std::fmt::Debug for Route {
     }
 }
 
-/// Builds every route of `config`; each problem names its key.
-pub(in crate::gateway) fn build(config: &GatewayConfig) -> Result<Vec<Arc<Route>>, ConfigError> {
+/// Builds every route of `config` for the relying party `rp`; each
+/// problem names its key.
+pub(in crate::gateway) fn build(
+    config: &GatewayConfig,
+    rp: &RelyingParty,
+) -> Result<Vec<Arc<Route>>, ConfigError> {
     let mut routes: Vec<Arc<Route>> = Vec::new();
     for (i, r) in config.routes.iter().enumerate() {
         let at = |k: &str| format!("routes[{i}].{k}");
@@ -83,6 +91,10 @@ pub(in crate::gateway) fn build(config: &GatewayConfig) -> Result<Vec<Arc<Route>
                 "a JSON pointer starts with '/'",
             ));
         }
+        let mut route_rp = rp.clone();
+        if let Some(ids) = &r.algorithms {
+            route_rp.algorithms = algorithms(ids, &at("algorithms"))?;
+        }
         routes.push(Arc::new(Route {
             name: r.name.clone(),
             dialect: r.dialect,
@@ -92,7 +104,32 @@ pub(in crate::gateway) fn build(config: &GatewayConfig) -> Result<Vec<Arc<Route>
             result,
             pointer,
             ttl: Duration::from_secs(r.challenge_ttl_secs),
+            rp: route_rp,
         }));
     }
     Ok(routes)
+}
+
+/// A configured algorithm list (`key` names it in errors): COSE
+/// identifiers the verifier supports, at least one, none twice. RS1
+/// (-65535) is allowed here, and only here: a relying party that lists it
+/// accepts the RS1 credential keys some Windows Hello TPMs make.
+pub(in crate::gateway) fn algorithms(
+    ids: &[i64],
+    key: &str,
+) -> Result<Vec<CoseAlgorithm>, ConfigError> {
+    if ids.is_empty() {
+        return Err(ConfigError::new(key, "needs at least one algorithm"));
+    }
+    let mut list = Vec::with_capacity(ids.len());
+    for id in ids {
+        let alg = CoseAlgorithm::from_id(*id).ok_or_else(|| {
+            ConfigError::new(key, format!("{id} is not a supported COSE algorithm"))
+        })?;
+        if list.contains(&alg) {
+            return Err(ConfigError::new(key, format!("{id} is listed twice")));
+        }
+        list.push(alg);
+    }
+    Ok(list)
 }

@@ -67,7 +67,8 @@ pub(crate) struct WebauthnArgs {
     /// The challenge issued for the registration, base64url.
     #[arg(long, value_name = "B64URL")]
     challenge: String,
-    /// An allowed COSE algorithm (repeat; default: all supported).
+    /// An allowed COSE algorithm (repeat; default: every supported one but
+    /// RS1, -65535, which is accepted only when listed).
     #[arg(long = "alg", value_name = "N", allow_negative_numbers = true)]
     algs: Vec<i64>,
     /// Trust anchors: a PEM file or a folder of them (repeat).
@@ -219,11 +220,9 @@ fn webauthn(args: &WebauthnArgs) -> Result<ExitCode, String> {
     } else {
         args.algs
             .iter()
-            .map(|a| match CoseAlgorithm::from_id(*a) {
-                Some(CoseAlgorithm::Rs1) | None => {
-                    Err(format!("--alg {a} is not a supported credential algorithm"))
-                }
-                Some(alg) => Ok(alg),
+            .map(|a| {
+                CoseAlgorithm::from_id(*a)
+                    .ok_or_else(|| format!("--alg {a} is not a supported credential algorithm"))
             })
             .collect::<Result<_, _>>()?
     };

@@ -9,7 +9,7 @@ use crate::gateway::error::{CredentialRole, GatewayError, RequestError};
 use crate::gateway::token::CredentialClaim;
 use crate::keycred::{KeyClientData, KeyCredentialError, verify_key_credential};
 use crate::webauthn::client_data::ClientData;
-use crate::webauthn::{RegistrationCredential, WebauthnError};
+use crate::webauthn::{RegistrationCredential, RelyingParty, WebauthnError};
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
@@ -34,8 +34,9 @@ impl Rules for Dfns {
         username: &str,
         challenge: &[u8],
         verifier: &Verifier,
+        rp: &RelyingParty,
     ) -> Result<Value, GatewayError> {
-        let mut issued = issue(req, username, challenge, verifier)?;
+        let mut issued = issue(req, username, challenge, verifier, rp)?;
         if let Some(obj) = issued.as_object_mut() {
             obj.remove("status");
             obj.remove("errorMessage");
@@ -282,7 +283,7 @@ fn key(
         &c.client_data,
         &c.attestation_data,
         challenge,
-        &check.verifier.rp.origins,
+        &check.rp.origins,
     )?;
     Ok(CredentialClaim {
         role: None,

@@ -52,16 +52,17 @@ pub(in crate::gateway) trait Rules: Send + Sync {
     }
 
     /// The gateway's own answer to an options request for `username`,
-    /// carrying the sealed `challenge`; by default the conformance API's
-    /// creation options.
+    /// carrying the sealed `challenge`, for the route's relying party
+    /// `rp`; by default the conformance API's creation options.
     fn issue(
         &self,
         req: &OptionsRequest,
         username: &str,
         challenge: &[u8],
         verifier: &Verifier,
+        rp: &crate::webauthn::RelyingParty,
     ) -> Result<Value, GatewayError> {
-        webauthn::issue(req, username, challenge, verifier)
+        webauthn::issue(req, username, challenge, verifier, rp)
     }
 
     /// The WebAuthn user handle issued to `username`, where the dialect
@@ -139,6 +140,8 @@ pub(in crate::gateway) trait Registration: Send + Sync {
 #[derive(Debug)]
 pub(in crate::gateway) struct Check<'a> {
     pub verifier: &'a Verifier,
+    /// The route's relying party (its own algorithm list).
+    pub rp: &'a crate::webauthn::RelyingParty,
     pub now: UnixTime,
 }
 
@@ -210,6 +213,8 @@ pub(in crate::gateway) fn json_body(body: &[u8]) -> Result<Value, RequestError> 
 /// What verification needs besides the registration and its challenge.
 #[derive(Debug)]
 pub(in crate::gateway) struct Verifier {
+    /// The relying party with `webauthn.algorithms`; each route has its
+    /// own copy with its own list (`Route::rp`).
     pub rp: crate::webauthn::RelyingParty,
     pub rp_name: String,
     pub policy: crate::webauthn::Policy,

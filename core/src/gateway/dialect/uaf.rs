@@ -12,6 +12,7 @@ use crate::uaf::{
     RegistrationRequest, ServerDataCheck, UafExpectations, claimed_challenge,
     verify_registration_response,
 };
+use crate::webauthn::RelyingParty;
 use http::StatusCode;
 use serde_json::{Value, json};
 use std::borrow::Cow;
@@ -42,6 +43,7 @@ impl Rules for Uaf {
         username: &str,
         challenge: &[u8],
         verifier: &Verifier,
+        _rp: &RelyingParty,
     ) -> Result<Value, GatewayError> {
         Ok(RegistrationRequest {
             upv: (1, 0),

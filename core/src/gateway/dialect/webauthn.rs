@@ -7,7 +7,8 @@ use crate::gateway::error::{GatewayError, RequestError};
 use crate::gateway::token::{CredentialClaim, FlagsClaim};
 use crate::webauthn::client_data::ClientData;
 use crate::webauthn::{
-    CoseAlgorithm, RegistrationCredential, VerifiedRegistration, WebauthnError, verify_registration,
+    CoseAlgorithm, RegistrationCredential, RelyingParty, VerifiedRegistration, WebauthnError,
+    verify_registration,
 };
 use http::StatusCode;
 use serde_json::{Value, json};
@@ -40,6 +41,7 @@ pub(in crate::gateway) fn issue(
     username: &str,
     challenge: &[u8],
     verifier: &Verifier,
+    rp: &RelyingParty,
 ) -> Result<Value, GatewayError> {
     let handle = verifier.user_handle(username);
     Ok(options_answer(
@@ -48,6 +50,7 @@ pub(in crate::gateway) fn issue(
         &handle,
         username,
         verifier,
+        rp,
     )?)
 }
 
@@ -88,7 +91,7 @@ pub(in crate::gateway) fn verify(
 ) -> Result<CredentialClaim, WebauthnError> {
     let v = check.verifier;
     let verified = verify_registration(
-        credential, challenge, &v.rp, &v.anchors, &v.policy, check.now,
+        credential, challenge, check.rp, &v.anchors, &v.policy, check.now,
     )?;
     Ok(claim(&verified))
 }
@@ -128,6 +131,7 @@ fn options_answer(
     user_handle: &[u8],
     username: &str,
     verifier: &Verifier,
+    rp: &RelyingParty,
 ) -> Result<Value, RequestError> {
     let attestation = match req.body.get("attestation") {
         None | Some(Value::Null) => verifier.attestation.clone(),
@@ -155,8 +159,7 @@ fn options_answer(
         Some(Value::Object(o)) => Value::Object(o.clone()),
         Some(_) => return Err(RequestError::invalid("extensions", "an object")),
     };
-    let params: Vec<Value> = verifier
-        .rp
+    let params: Vec<Value> = rp
         .algorithms
         .iter()
         .map(|a| json!({"type": "public-key", "alg": a.id()}))
