@@ -308,6 +308,87 @@ fn the_uaf_facet_list_is_served_at_an_app_id_on_our_origin() {
 }
 
 #[test]
+fn fidogate_js_is_served_with_an_etag_and_revalidated() {
+    let g = gateway();
+    let none = HeaderMap::new();
+    let get =
+        |m: &Method, path: &str, h: &HeaderMap| match g.on_request(m, path, h, Client::UNKNOWN) {
+            RequestAction::Respond(r) => Some(r),
+            _ => None,
+        };
+    let header = |r: &Reply, name: &str| {
+        r.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let mut etag = String::new();
+    for m in [Method::GET, Method::HEAD] {
+        let r = get(&m, DEFAULT_CLIENT_PATH, &none).unwrap();
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.content_type(), "text/javascript");
+        assert_eq!(r.body, FIDOGATE_JS.as_bytes());
+        assert_eq!(r.content_length(), Some(FIDOGATE_JS.len()));
+        assert!(
+            std::str::from_utf8(&r.body)
+                .unwrap()
+                .contains("export async function register")
+        );
+        etag = header(&r, "etag").unwrap();
+        assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+        assert_eq!(header(&r, "cache-control").as_deref(), Some("no-cache"));
+        assert_eq!(
+            header(&r, "x-content-type-options").as_deref(),
+            Some("nosniff")
+        );
+    }
+    // The copy the client has: 304, no body and no Content-Length.
+    let mut h = HeaderMap::new();
+    h.insert(
+        http::header::IF_NONE_MATCH,
+        HeaderValue::from_str(&format!("\"stale\", W/{etag}")).unwrap(),
+    );
+    let r = get(&Method::GET, DEFAULT_CLIENT_PATH, &h).unwrap();
+    assert_eq!(r.status, StatusCode::NOT_MODIFIED);
+    assert!(r.body.is_empty());
+    assert_eq!(r.content_length(), None);
+    assert_eq!(header(&r, "etag"), Some(etag.clone()));
+    h.insert(
+        http::header::IF_NONE_MATCH,
+        HeaderValue::from_static("\"stale\""),
+    );
+    assert_eq!(
+        get(&Method::GET, DEFAULT_CLIENT_PATH, &h).unwrap().status,
+        StatusCode::OK
+    );
+    // Other methods are the app's; so is every path when it is turned off.
+    assert!(get(&Method::POST, DEFAULT_CLIENT_PATH, &none).is_none());
+    let mut c = GatewayConfig::new(rp(), vec![RouteConfig::new("wa", Dialect::Webauthn)]);
+    c.client_path = "/static/fg.js".into();
+    let moved = build(c).unwrap();
+    assert!(matches!(
+        moved.on_request(&Method::GET, "/static//fg.js", &none, Client::UNKNOWN),
+        RequestAction::Respond(r) if r.status == StatusCode::OK
+    ));
+    let mut c = GatewayConfig::new(rp(), vec![RouteConfig::new("wa", Dialect::Webauthn)]);
+    c.client_path = String::new();
+    let off = build(c).unwrap();
+    assert!(matches!(
+        off.on_request(&Method::GET, DEFAULT_CLIENT_PATH, &none, Client::UNKNOWN),
+        RequestAction::PassThrough
+    ));
+    for bad in [
+        "no-slash.js",
+        "/x/{name}",
+        "/.well-known/fidogate/jwks.json",
+    ] {
+        let mut c = GatewayConfig::new(rp(), vec![RouteConfig::new("wa", Dialect::Webauthn)]);
+        c.client_path = bad.into();
+        assert_eq!(build(c).unwrap_err().key, "client_path", "{bad}");
+    }
+}
+
+#[test]
 fn jwks_is_served_on_get_and_head_only() {
     let g = gateway();
     let h = HeaderMap::new();

@@ -117,7 +117,9 @@ impl FidogateProxy {
 async fn write_reply(session: &mut Session, reply: Reply, keepalive: bool) -> Result<()> {
     let mut header = ResponseHeader::build(reply.status, Some(3 + reply.headers.len()))?;
     header.insert_header("content-type", reply.content_type())?;
-    header.insert_header("content-length", reply.body.len().to_string())?;
+    if let Some(len) = reply.content_length() {
+        header.insert_header("content-length", len.to_string())?;
+    }
     for (name, value) in &reply.headers {
         header.insert_header(*name, value.as_str())?;
     }

@@ -51,10 +51,18 @@ fn start_gateway(upstream: SocketAddr) -> GatewayProcess {
 
 struct Response {
     status: u16,
+    headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
 
 impl Response {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
@@ -74,6 +82,7 @@ fn exchange(conn: &mut BufReader<TcpStream>, request: &[u8]) -> Response {
         .parse()
         .unwrap();
     let mut length = 0;
+    let mut headers = Vec::new();
     loop {
         let mut h = String::new();
         conn.read_line(&mut h).unwrap();
@@ -82,13 +91,18 @@ fn exchange(conn: &mut BufReader<TcpStream>, request: &[u8]) -> Response {
             break;
         }
         let (k, v) = h.split_once(':').unwrap();
-        if k.eq_ignore_ascii_case("content-length") {
+        if k.eq_ignore_ascii_case("content-length") && status != 304 && status != 204 {
             length = v.trim().parse().unwrap();
         }
+        headers.push((k.to_owned(), v.trim().to_owned()));
     }
     let mut body = vec![0; length];
     conn.read_exact(&mut body).unwrap();
-    Response { status, body }
+    Response {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn connect(gw: &GatewayProcess) -> BufReader<TcpStream> {
@@ -135,6 +149,35 @@ fn refusals_keep_the_connection_and_health_answers() {
         (health.status, health.json()),
         (200, json!({"status": "ok"}))
     );
+}
+
+/// fidogate.js from `fidogate run`: the module with its ETag, then a 304
+/// for the copy the client has, framed so that the connection goes on;
+/// the app sees none of it.
+#[test]
+fn fidogate_js_is_served_and_revalidated_on_one_connection() {
+    let (app, log) = start_app();
+    let gw = start_gateway(app);
+    let mut conn = connect(&gw);
+    let path = fidogate_core::gateway::DEFAULT_CLIENT_PATH;
+    let r = exchange(
+        &mut conn,
+        format!("GET {path} HTTP/1.1\r\nhost: x\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/javascript"));
+    assert_eq!(r.body, fidogate_core::gateway::FIDOGATE_JS.as_bytes());
+    let etag = r.header("etag").unwrap().to_owned();
+    let r = exchange(
+        &mut conn,
+        format!("GET {path} HTTP/1.1\r\nhost: x\r\nif-none-match: {etag}\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(r.status, 304);
+    assert_eq!(r.header("etag"), Some(etag.as_str()));
+    assert!(r.header("content-length").is_none(), "{:?}", r.headers);
+    let health = exchange(&mut conn, b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n");
+    assert_eq!(health.status, 200, "the connection goes on after the 304");
+    assert!(log.seen().is_empty());
 }
 
 /// A gateway-issued challenge needs nothing kept in memory: options from

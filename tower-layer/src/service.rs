@@ -62,7 +62,7 @@ impl<S> Fidogate<S> {
 
 /// An answer the gateway wrote.
 fn respond<B>(reply: Reply) -> Response<FidogateBody<B>> {
-    let len = reply.body.len();
+    let len = reply.content_length();
     let content_type = HeaderValue::from_static(reply.content_type());
     let extra: Vec<_> = reply
         .headers
@@ -79,7 +79,9 @@ fn respond<B>(reply: Reply) -> Response<FidogateBody<B>> {
     *response.status_mut() = reply.status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, content_type);
-    headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    if let Some(len) = len {
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    }
     for (name, value) in extra {
         headers.insert(name, value);
     }

@@ -236,3 +236,34 @@ async fn the_service_is_driven_with_poll_ready_and_call_and_serves_its_jwks() {
     assert_eq!(set.keys.len(), 1);
     assert_eq!(g.header_name().as_str(), fidogate_tests::HEADER);
 }
+
+#[tokio::test]
+async fn fidogate_js_is_served_and_a_304_claims_no_length() {
+    let log = AppLog::default();
+    let svc = FidogateLayer::new(gateway()).layer(router(log.clone()));
+    let path = fidogate_core::gateway::DEFAULT_CLIENT_PATH;
+    let r = svc
+        .clone()
+        .oneshot(Request::get(path).body(body("")).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/javascript");
+    let etag = r.headers()["etag"].clone();
+    let bytes = r.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(bytes, fidogate_core::gateway::FIDOGATE_JS.as_bytes());
+    let r = svc
+        .oneshot(
+            Request::get(path)
+                .header("if-none-match", etag.clone())
+                .body(body(""))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 304);
+    assert_eq!(r.headers()["etag"], etag);
+    assert!(r.headers().get("content-length").is_none());
+    assert!(r.into_body().collect().await.unwrap().to_bytes().is_empty());
+    assert!(log.seen().is_empty());
+}

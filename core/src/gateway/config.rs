@@ -216,6 +216,10 @@ pub struct GatewayConfig {
     /// Where the gateway serves its JWKS (GET).
     #[serde(default = "default_jwks_path")]
     pub jwks_path: String,
+    /// Where the gateway serves `fidogate.js`, the browser client (GET);
+    /// empty: not served.
+    #[serde(default = "default_client_path")]
+    pub client_path: String,
     /// Largest request body accepted on intercepted routes, in bytes.
     #[serde(default = "default_body_limit")]
     pub body_limit: usize,
@@ -410,6 +414,9 @@ fn default_header_name() -> String {
 fn default_jwks_path() -> String {
     "/.well-known/fidogate/jwks.json".to_owned()
 }
+fn default_client_path() -> String {
+    super::client::DEFAULT_CLIENT_PATH.to_owned()
+}
 fn default_body_limit() -> usize {
     64 * 1024
 }
@@ -432,6 +439,7 @@ impl GatewayConfig {
             audience: default_audience(),
             header_name: default_header_name(),
             jwks_path: default_jwks_path(),
+            client_path: default_client_path(),
             body_limit: default_body_limit(),
             response_limit: default_response_limit(),
             token_ttl_secs: default_token_ttl(),

@@ -7,6 +7,7 @@ use super::action::{
     RequestAction, ResponseAction,
 };
 use super::challenge::{ChallengeContext, ChallengeError, ChallengeStore, StoreFuture};
+use super::client::Script;
 use super::config::{ChallengeSource, ConfigError, GatewayConfig};
 use super::dialect::{self, AppChallenge, Check, Registration, Verifier};
 use super::error::{GatewayError, InternalError, RequestError, UpstreamError};
@@ -63,6 +64,8 @@ struct Inner {
     /// The UAF facet list, served at the AppID's path when the AppID is on
     /// one of the relying party's origins.
     facets: Option<(PathTemplate, Vec<u8>)>,
+    /// `fidogate.js` and where it is served, unless turned off.
+    client: Option<(PathTemplate, Script)>,
     routes: Vec<Arc<Route>>,
     signer: TokenSigner,
     verifier: Verifier,
@@ -104,6 +107,20 @@ impl Gateway {
             // A parameter is the only place a template may hold a brace.
             .filter(|t| !t.as_str().contains('{'))
             .ok_or_else(|| ConfigError::new("jwks_path", "not a valid path without parameters"))?;
+        let client = if config.client_path.is_empty() {
+            None
+        } else {
+            let at = PathTemplate::parse(&config.client_path)
+                .ok()
+                .filter(|t| !t.as_str().contains('{'))
+                .ok_or_else(|| {
+                    ConfigError::new("client_path", "not a valid path without parameters")
+                })?;
+            if at.same_shape(&jwks_path) {
+                return Err(ConfigError::new("client_path", "is the jwks_path"));
+            }
+            Some((at, Script::new()))
+        };
         if config.body_limit == 0 || config.body_limit > 64 * 1024 * 1024 {
             return Err(ConfigError::new("body_limit", "must be 1 byte to 64 MiB"));
         }
@@ -147,6 +164,7 @@ impl Gateway {
                 jwks_path,
                 jwks,
                 facets,
+                client,
                 routes,
                 signer: keys.signer,
                 verifier,
@@ -267,6 +285,12 @@ impl Gateway {
             let mut reply = Reply::raw(Origin::place(Place::Facets), StatusCode::OK, body.clone());
             reply.media_type = "application/fido.trusted-apps+json";
             return RequestAction::Respond(reply);
+        }
+        if let Some((at, script)) = &self.inner.client
+            && (method == Method::GET || method == Method::HEAD)
+            && at.matches(&path).is_some()
+        {
+            return RequestAction::Respond(script_reply(script, headers));
         }
         for route in &self.inner.routes {
             for (endpoint, (want, template)) in [
@@ -638,6 +662,25 @@ impl Gateway {
             .await?;
         Ok(())
     }
+}
+
+/// `fidogate.js`, or a 304 when the client's copy is this one. Cached
+/// and revalidated every time (`no-cache`), so a new gateway version's
+/// module is picked up at once.
+fn script_reply(script: &Script, headers: &HeaderMap) -> Reply {
+    let origin = Origin::place(Place::Client);
+    let mut reply = if script.not_modified(headers) {
+        Reply::raw(origin, StatusCode::NOT_MODIFIED, Vec::new())
+    } else {
+        Reply::raw(origin, StatusCode::OK, script.body.clone())
+    };
+    reply.media_type = "text/javascript";
+    reply.headers = vec![
+        ("etag", script.etag.clone()),
+        ("cache-control", "no-cache".to_owned()),
+        ("x-content-type-options", "nosniff".to_owned()),
+    ];
+    reply
 }
 
 /// The UAF TrustedFacets document (UAF AppID and Facet Specification

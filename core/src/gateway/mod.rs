@@ -57,6 +57,7 @@
 
 mod action;
 pub mod challenge;
+pub mod client;
 pub mod config;
 mod dialect;
 pub mod engine;
@@ -80,6 +81,7 @@ pub use challenge::{
     ChallengeContext, ChallengeError, ChallengeStore, Held, MokaChallengeStore, StoreError,
     StoreFuture,
 };
+pub use client::{DEFAULT_CLIENT_PATH, FIDOGATE_JS};
 pub use config::{
     ChallengeSource, ChallengeStoreConfig, ConfigError, Dialect, EndpointConfig, GatewayConfig,
     RateLimitConfig, RouteConfig, RpConfig, StoreKind, UafConfig, WebauthnConfig,

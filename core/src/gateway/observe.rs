@@ -64,6 +64,8 @@ pub enum Place {
     Jwks,
     /// The UAF facet list at the AppID.
     Facets,
+    /// `fidogate.js`, the browser client.
+    Client,
     /// The health check.
     Health,
     /// Anything not intercepted.
@@ -71,14 +73,15 @@ pub enum Place {
 }
 
 impl Place {
-    /// The label value: `options`, `result`, `jwks`, `facets`, `health`,
-    /// `other`.
+    /// The label value: `options`, `result`, `jwks`, `facets`, `client`,
+    /// `health`, `other`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Route(Endpoint::Options) => "options",
             Self::Route(Endpoint::Result) => "result",
             Self::Jwks => "jwks",
             Self::Facets => "facets",
+            Self::Client => "client",
             Self::Health => "health",
             Self::Other => "other",
         }

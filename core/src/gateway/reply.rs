@@ -190,9 +190,15 @@ impl Reply {
     }
 
     /// The `Content-Type` of the answer (JSON; the UAF facet list's own
-    /// JSON type).
+    /// JSON type; JavaScript for the browser client).
     pub fn content_type(&self) -> &'static str {
         self.media_type
+    }
+
+    /// The `Content-Length` to send: the body's, except on a 304, which
+    /// has no body and must not claim an empty one (RFC 9110 §8.6).
+    pub fn content_length(&self) -> Option<usize> {
+        (self.status != StatusCode::NOT_MODIFIED).then_some(self.body.len())
     }
 }
 
