@@ -143,49 +143,92 @@ async fn store(
     ))
 }
 
-/// The page: registers a passkey through the gateway with WebAuthn.
+/// The page: registers a passkey through the gateway with `fidogate.js`
+/// (which the gateway serves), in any WebAuthn dialect, and shows what
+/// the app stored as a table.
 const PAGE: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>fidogate demo app</title>
-<style>body{font-family:sans-serif;max-width:52rem;margin:2rem auto}pre{background:#f4f4f4;padding:1rem;overflow:auto}</style>
+<style>
+body{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
+pre{background:#f4f4f4;padding:1rem;overflow:auto}
+table{border-collapse:collapse;width:100%;font-size:.9rem}
+th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}
+td.id{font-family:monospace;word-break:break-all;max-width:14rem}
+.ok{color:#070}.failed{color:#b00}
+</style>
 </head><body>
 <h1>fidogate demo app</h1>
 <p>This app contains no FIDO code. The fidogate gateway in front of it verifies the
-registration and forwards it with a signed header; the app stores what the header says.</p>
+registration and forwards it with a signed header; the app stores what the header says.
+The page uses <code>fidogate.js</code>, which the gateway serves.</p>
 <p><label>Username <input id="username" value="alice"></label>
+<label>Dialect <select id="dialect">
+<option value="webauthn">webauthn (FIDO2 conformance API)</option>
+<option value="nevis">nevis (cloud authenticator)</option>
+<option value="dfns">dfns (wallet API)</option></select></label>
+<label>Attestation <select id="attestation">
+<option value="none">none</option><option value="direct">direct</option></select></label>
 <button id="register">Register a passkey</button></p>
-<h2>Result</h2><pre id="result">-</pre>
-<h2>What the app stored</h2><pre id="stored">-</pre>
-<script>
-const b64u = {
-  decode: s => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), c => c.charCodeAt(0)),
-  encode: b => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''),
-};
-async function refresh() {
-  const r = await fetch('/registrations');
-  document.getElementById('stored').textContent = JSON.stringify(await r.json(), null, 2);
+<h2>Result <span id="status">-</span></h2><pre id="result">-</pre>
+<h2>What the app stored</h2>
+<table><thead><tr><th>user</th><th>dialect</th><th>credential id</th><th>format</th>
+<th>algorithm</th><th>AAGUID</th><th>trusted</th><th>flags</th><th>registered</th></tr></thead>
+<tbody id="stored"><tr><td colspan="9">nothing yet</td></tr></tbody></table>
+<script type="module">
+const $ = (id) => document.getElementById(id);
+function cell(row, text, cls) {
+  const td = row.insertCell();
+  td.textContent = text;
+  if (cls) td.className = cls;
 }
-document.getElementById('register').onclick = async () => {
-  const out = document.getElementById('result');
-  try {
-    const username = document.getElementById('username').value;
-    const o = await (await fetch('/attestation/options', {method: 'POST',
-      headers: {'content-type': 'application/json'},
-      body: JSON.stringify({username, displayName: username, attestation: 'none'})})).json();
-    if (o.status !== 'ok') throw new Error(o.errorMessage);
-    const cred = await navigator.credentials.create({publicKey: {
-      ...o, challenge: b64u.decode(o.challenge),
-      user: {...o.user, id: b64u.decode(o.user.id)},
-      excludeCredentials: [],
-    }});
-    const body = {id: cred.id, rawId: b64u.encode(cred.rawId), type: cred.type,
-      response: {clientDataJSON: b64u.encode(cred.response.clientDataJSON),
-                 attestationObject: b64u.encode(cred.response.attestationObject),
-                 transports: cred.response.getTransports ? cred.response.getTransports() : []},
-      clientExtensionResults: cred.getClientExtensionResults()};
-    const r = await fetch('/attestation/result', {method: 'POST',
-      headers: {'content-type': 'application/json'}, body: JSON.stringify(body)});
-    out.textContent = r.status + ' ' + JSON.stringify(await r.json(), null, 2);
-  } catch (e) { out.textContent = 'error: ' + e; }
+async function refresh() {
+  const records = await (await fetch('/registrations')).json();
+  const body = $('stored');
+  body.replaceChildren();
+  for (const r of records) {
+    for (const c of r.credentials) {
+      const row = body.insertRow();
+      row.dataset.credentialId = c.id;
+      cell(row, r.username ?? '');
+      cell(row, r.dialect);
+      cell(row, c.id, 'id');
+      cell(row, c.fmt);
+      cell(row, c.cose_alg === undefined ? c.alg : `${c.alg} (${c.cose_alg})`);
+      cell(row, c.aaguid ?? c.aaid ?? '');
+      cell(row, c.trusted ? 'yes' : 'no');
+      const f = c.flags || {};
+      cell(row, ['up', 'uv', 'be', 'bs'].filter((k) => f[k]).join(' ').toUpperCase());
+      cell(row, new Date(r.registered_at * 1000).toISOString());
+    }
+  }
+  if (!body.rows.length) {
+    const row = body.insertRow();
+    const td = row.insertCell();
+    td.colSpan = 9;
+    td.textContent = 'nothing yet';
+  }
+}
+let client;
+try {
+  client = await import('/.well-known/fidogate/fidogate.js');
+} catch (e) {
+  $('result').textContent = 'fidogate.js did not load: open this page through the gateway.';
+}
+$('register').onclick = async () => {
+  if (!client) return;
+  $('status').textContent = '…';
+  const username = $('username').value;
+  const result = await client.register({
+    dialect: $('dialect').value,
+    username,
+    displayName: username,
+    request: { attestation: $('attestation').value },
+  });
+  const shown = { ...result };
+  delete shown.answer;
+  $('status').textContent = result.code.statusCode;
+  $('status').className = result.success ? 'ok' : 'failed';
+  $('result').textContent = JSON.stringify(shown, null, 2);
   refresh();
 };
 refresh();
