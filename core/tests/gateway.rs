@@ -1002,3 +1002,53 @@ fn rs1_credential_keys_are_accepted_only_on_a_route_that_lists_them() {
     let (_, status, _) = register_alg(&g, default, alg::RS256, 15);
     assert_eq!(status, 403);
 }
+
+/// A UAF registration from an Android or iOS facet the configuration
+/// trusts is accepted; one from a facet it does not list is refused, and
+/// so is the web origin once the list no longer names it.
+#[test]
+fn uaf_registrations_from_listed_android_and_ios_facets_are_accepted() {
+    use fidogate_testkit::uaf::{UafAttestationKind, UafAuthenticator, UafCeremony};
+    const ANDROID: &str = "android:apk-key-hash:2jmj7l5rSw0yVb_vlWAYkK_YBwk";
+    const IOS: &str = "ios:bundle-id:com.example.wallet";
+    let mut c = GatewayConfig::new(rp(), vec![RouteConfig::new("uaf", Dialect::Uaf)]);
+    c.uaf.app_id = "https://example.com/uaf/facets".into();
+    c.uaf.trusted_facets = vec![ANDROID.into(), IOS.into()];
+    let g = build(c).unwrap();
+    let attempt = |facet: &str, fill: u8| {
+        let ix = intercept(&g, "/regRequest/u");
+        let answer = json_of(&respond(g.on_body(&ix, b"", &env(T0, fill)).ready()));
+        let m = &answer["message"][0];
+        let ceremony = UafCeremony::new(
+            "https://example.com/uaf/facets",
+            m["challenge"].as_str().unwrap(),
+            facet,
+            m["header"]["serverData"].as_str().unwrap(),
+        );
+        let body = UafAuthenticator::new(
+            "ABCD#0001",
+            alg::ES256,
+            u64::from(fill),
+            UafAttestationKind::BasicSurrogate,
+        )
+        .register(&ceremony);
+        let ix = intercept(&g, "/regResponse");
+        match g
+            .on_body(&ix, body.to_string().as_bytes(), &env(T0 + 1, fill + 1))
+            .ready()
+        {
+            BodyAction::Forward(_) => (200, String::new()),
+            BodyAction::Respond(r) => (r.status.as_u16(), r.body.escape_ascii().to_string()),
+        }
+    };
+    assert_eq!(attempt(ANDROID, 10).0, 200, "the Android facet");
+    assert_eq!(attempt(IOS, 20).0, 200, "the iOS facet");
+    for (facet, fill) in [
+        ("android:apk-key-hash:AAAAAAAAAAAAAAAAAAAAAAAAAAA", 30),
+        ("https://example.com", 40),
+    ] {
+        let (status, body) = attempt(facet, fill);
+        assert_eq!(status, 403, "{facet}: {body}");
+        assert!(body.contains("facetID"), "{facet}: {body}");
+    }
+}
