@@ -683,10 +683,16 @@ fn across(issuer: &Gateway, taker: &Gateway, seed: u64) -> (u16, String) {
         &challenge,
     );
     let ix = intercept(taker, "/attestation/result");
-    match taker
-        .on_body(&ix, cred.to_string().as_bytes(), &env(T0 + 1, 4))
-        .ready()
-    {
+    status_and_message(
+        taker
+            .on_body(&ix, cred.to_string().as_bytes(), &env(T0 + 1, 4))
+            .ready(),
+    )
+}
+
+/// 200 for a forwarded registration, else the status and `errorMessage`.
+fn status_and_message(a: BodyAction) -> (u16, String) {
+    match a {
         BodyAction::Forward(_) => (200, String::new()),
         BodyAction::Respond(r) => (
             r.status.as_u16(),
@@ -942,20 +948,11 @@ fn register_alg(
     let cred =
         Authenticator::none(key_alg, 40).register("example.com", "https://example.com", &challenge);
     let ix = intercept(g, result);
-    match g
-        .on_body(&ix, cred.to_string().as_bytes(), &env(T0 + 1, 6))
-        .ready()
-    {
-        BodyAction::Forward(_) => (offered, 200, String::new()),
-        BodyAction::Respond(r) => (
-            offered,
-            r.status.as_u16(),
-            json_of(&r)["errorMessage"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        ),
-    }
+    let (status, message) = status_and_message(
+        g.on_body(&ix, cred.to_string().as_bytes(), &env(T0 + 1, 6))
+            .ready(),
+    );
+    (offered, status, message)
 }
 
 #[test]

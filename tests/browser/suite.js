@@ -117,6 +117,15 @@ function check(cond, message) {
   if (!cond) throw new Error(message);
 }
 
+// A platform authenticator (Windows Hello, Touch ID) as CTAP2 sees it.
+const PLATFORM = {
+  protocol: "ctap2",
+  transport: "internal",
+  hasResidentKey: true,
+  hasUserVerification: true,
+  isUserVerified: true,
+};
+
 // Each scenario: the virtual authenticator, what the page asks for, and
 // what the app must have stored.
 const SCENARIOS = [
@@ -124,13 +133,7 @@ const SCENARIOS = [
     name: "webauthn-platform-none",
     dialect: "webauthn",
     attestation: "none",
-    authenticator: {
-      protocol: "ctap2",
-      transport: "internal",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-    },
+    authenticator: PLATFORM,
     fmt: "none",
     captureReplay: true,
   },
@@ -155,13 +158,7 @@ const SCENARIOS = [
     name: "nevis-platform",
     dialect: "nevis",
     attestation: "none",
-    authenticator: {
-      protocol: "ctap2",
-      transport: "internal",
-      hasResidentKey: true,
-      hasUserVerification: true,
-      isUserVerified: true,
-    },
+    authenticator: PLATFORM,
     fmt: "none",
     token: true,
   },
