@@ -34,6 +34,7 @@ pub mod cursor;
 pub mod error;
 pub mod gateway;
 pub mod keycred;
+pub mod metadata;
 pub mod time;
 pub mod trust;
 pub mod uaf;

@@ -1,0 +1,15 @@
+//! FIDO Metadata Service (MDS3) data, offline: the signed BLOB (a compact
+//! JWS whose certificate path is built to configured roots), its payload
+//! (lenient where real data is messy, strict where it matters), and the
+//! entries looked up by AAGUID, AAID or attestation key identifier.
+//!
+//! The core reads no file and no clock: the BLOB's bytes, the roots and
+//! the verification instant are arguments.
+
+mod blob;
+mod date;
+mod payload;
+
+pub use blob::{BlobError, MAX_BLOB_LEN, MAX_PATH_LEN, SignedBlob, VerifiedBlob, verify_blob};
+pub use date::{Date, DateError};
+pub use payload::{Entry, Payload, PayloadError, Quarantined, Statement, StatusReport};
