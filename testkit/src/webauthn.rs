@@ -358,24 +358,37 @@ impl Authenticator {
     /// `root` through one intermediate, meeting §8.2.1 and carrying the
     /// AAGUID extension.
     pub fn packed_x5c(alg: i64, seed: u64, root: &crate::certs::Issued) -> Self {
+        Self::packed_x5c_for(alg, seed, root, SOFT_AAGUID)
+    }
+
+    /// `packed` with an x5c chain, as [`Self::packed_x5c`], for another
+    /// AAGUID (in the authenticator data and the certificate's extension).
+    pub fn packed_x5c_for(
+        alg: i64,
+        seed: u64,
+        root: &crate::certs::Issued,
+        aaguid: [u8; 16],
+    ) -> Self {
         let inter = crate::certs::intermediate_ca(
             "fidogate test attestation CA",
             SigningKey::generate(crate::keys::alg::ES256, seed ^ 0x11),
             root,
         );
         let leaf = crate::certs::issue(
-            crate::certs::packed_leaf_params(Some(SOFT_AAGUID)),
+            crate::certs::packed_leaf_params(Some(aaguid)),
             SigningKey::generate(crate::keys::alg::ES256, seed ^ 0x22),
             &inter,
         );
-        Self::new(
+        let mut authn = Self::new(
             alg,
             seed,
             Attestation::Packed {
                 key: leaf.key.clone(),
                 x5c: vec![leaf.der.clone(), inter.der.clone()],
             },
-        )
+        );
+        authn.aaguid = aaguid;
+        authn
     }
 
     /// `fido-u2f` with a P-256 credential and an attestation certificate
