@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod hygiene;
+pub mod metadata_files;
 pub mod metrics;
 pub mod module;
 mod subrequest;

@@ -79,6 +79,21 @@ pub enum BlobError {
     Payload(#[from] PayloadError),
 }
 
+impl BlobError {
+    /// The error's class: `signature` for a signature that does not
+    /// verify, `untrusted` for no path to a root, `policy` for what an
+    /// offline verifier refuses (the algorithm, x5u), `malformed` else.
+    pub fn class(&self) -> crate::ErrorClass {
+        use crate::ErrorClass;
+        match self {
+            Self::Signature(_) => ErrorClass::Signature,
+            Self::NoPath { .. } => ErrorClass::Untrusted,
+            Self::Alg(_) | Self::X5u => ErrorClass::Policy,
+            _ => ErrorClass::Malformed,
+        }
+    }
+}
+
 /// A BLOB split and decoded, its signature not yet checked.
 #[derive(Debug, Clone)]
 pub struct SignedBlob {
@@ -257,7 +272,7 @@ fn build_path<'r>(
     at: UnixTime,
 ) -> Result<(Vec<usize>, &'r TrustAnchor), BlobError> {
     let mut path = vec![0];
-    let mut last = String::from("no certificate issued the signer");
+    let mut last = String::new();
     match extend(certs, roots, at, &mut path, &mut last) {
         Some(root) => Ok((path, root)),
         None => Err(BlobError::NoPath { at, reason: last }),
@@ -297,6 +312,7 @@ fn extend<'r>(
         *last = format!("no root within {MAX_PATH_LEN} certificates");
         return None;
     }
+    let mut tried = false;
     for (next, candidate) in certs.iter().enumerate() {
         let subject = candidate.x509().subject().as_raw();
         // A self-signed certificate that is not a configured root leads
@@ -308,6 +324,7 @@ fn extend<'r>(
         {
             continue;
         }
+        tried = true;
         if !candidate.is_ca() {
             *last = format!("x5c[{next}] issues x5c[{index}] but is not a CA");
             continue;
@@ -325,6 +342,12 @@ fn extend<'r>(
             return Some(root);
         }
         path.pop();
+    }
+    if !tried {
+        *last = format!(
+            "x5c[{index}] is issued by {}, which is neither a configured root nor in x5c",
+            cert.x509().issuer()
+        );
     }
     None
 }

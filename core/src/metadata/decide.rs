@@ -185,22 +185,34 @@ pub fn key_identifier(cert: &Cert<'_>) -> Vec<u8> {
     Hash::Sha1.digest(&x.public_key().subject_public_key.data)
 }
 
-/// The MDS3 `authenticationAlgorithms` names of a COSE algorithm.
+/// The `authenticationAlgorithms` names (FIDO Registry of Predefined
+/// Values §3.6.1) of a COSE algorithm: the same signature scheme under
+/// each of its names.
 fn mds_names(cose: i64) -> &'static [&'static str] {
     match cose {
         -7 => &["secp256r1_ecdsa_sha256_raw", "secp256r1_ecdsa_sha256_der"],
-        -35 => &["secp384r1_ecdsa_sha384_raw", "secp384r1_ecdsa_sha384_der"],
-        -36 => &["secp521r1_ecdsa_sha512_raw", "secp521r1_ecdsa_sha512_der"],
+        -35 => &["secp384r1_ecdsa_sha384_raw"],
+        -36 => &["secp521r1_ecdsa_sha512_raw"],
         -8 => &["ed25519_eddsa_sha512_raw"],
-        -257 => &["rsassa_pkcsv15_sha256_raw", "rsassa_pkcsv15_sha256_der"],
-        -258 => &["rsassa_pkcsv15_sha384_raw", "rsassa_pkcsv15_sha384_der"],
-        -259 => &["rsassa_pkcsv15_sha512_raw", "rsassa_pkcsv15_sha512_der"],
-        -37 => &["rsassapss_sha256_raw", "rsassapss_sha256_der"],
-        -38 => &["rsassapss_sha384_raw", "rsassapss_sha384_der"],
-        -39 => &["rsassapss_sha512_raw", "rsassapss_sha512_der"],
-        -65535 => &["rsassa_pkcsv15_sha1_raw", "rsassa_pkcsv15_sha1_der"],
+        -257 => &[
+            "rsassa_pkcsv15_sha256_raw",
+            "rsa_emsa_pkcs1_sha256_raw",
+            "rsa_emsa_pkcs1_sha256_der",
+        ],
+        -258 => &["rsassa_pkcsv15_sha384_raw"],
+        -259 => &["rsassa_pkcsv15_sha512_raw"],
+        -37 => &["rsassa_pss_sha256_raw", "rsassa_pss_sha256_der"],
+        -38 => &["rsassa_pss_sha384_raw"],
+        -39 => &["rsassa_pss_sha512_raw"],
+        -65535 => &["rsassa_pkcsv15_sha1_raw"],
         _ => &[],
     }
+}
+
+/// The registry's lower-case name of a UAF registry constant
+/// (`UAF_ALG_SIGN_SECP256R1_ECDSA_SHA256_RAW` → `secp256r1_ecdsa_sha256_raw`).
+fn mds_name(uaf: &str, prefix: &str) -> String {
+    uaf.strip_prefix(prefix).unwrap_or(uaf).to_ascii_lowercase()
 }
 
 /// The MDS3 `attestationTypes` name of an attestation type.
@@ -324,6 +336,69 @@ impl Metadata {
                 });
             }
             verdict.trusted = chains_to_statement(&reg.x5c, &statement.attestation_roots, at);
+        }
+        Ok(Some(verdict))
+    }
+
+    /// Applies the metadata to a verified UAF registration at `at`: the
+    /// AAID's entry, its status, and the statement's `upv`, algorithms
+    /// and key encodings against the assertion; its attestation roots
+    /// make a basic attestation trusted.
+    pub fn check_uaf(
+        &self,
+        reg: &crate::uaf::UafRegistration,
+        at: UnixTime,
+    ) -> Result<Option<MetadataVerdict>, MetadataError> {
+        let Some((entry, source, id)) = self.find_uaf(&reg.aaid) else {
+            if self.policy.require_entry {
+                return Err(MetadataError::NoEntry(format!("AAID {}", reg.aaid)));
+            }
+            return Ok(None);
+        };
+        let x5c: Vec<Vec<u8>> = reg.attest_cert.iter().cloned().collect();
+        let mut verdict = self.status(entry, source, &id, &x5c, at)?;
+        if let Some(statement) = &entry.statement {
+            if let Some(listed) = statement
+                .raw
+                .get("upv")
+                .and_then(serde_json::Value::as_array)
+            {
+                let has = listed.iter().any(|v| {
+                    v.get("major").and_then(serde_json::Value::as_u64) == Some(reg.upv.0)
+                        && v.get("minor").and_then(serde_json::Value::as_u64) == Some(reg.upv.1)
+                });
+                if !has {
+                    return Err(MetadataError::Statement {
+                        id,
+                        what: "protocol version",
+                        value: format!("{}.{}", reg.upv.0, reg.upv.1),
+                        listed: serde_json::Value::Array(listed.clone()).to_string(),
+                    });
+                }
+            }
+            let alg = mds_name(reg.sign_alg.name(), "UAF_ALG_SIGN_");
+            if !statement.authentication_algorithms.is_empty()
+                && !statement.authentication_algorithms.contains(&alg)
+            {
+                return Err(MetadataError::Statement {
+                    id,
+                    what: "algorithm",
+                    value: alg,
+                    listed: statement.authentication_algorithms.join(", "),
+                });
+            }
+            let encoding = mds_name(reg.public_key_encoding.name(), "UAF_ALG_KEY_");
+            if !statement.public_key_encodings.is_empty()
+                && !statement.public_key_encodings.contains(&encoding)
+            {
+                return Err(MetadataError::Statement {
+                    id,
+                    what: "public key encoding",
+                    value: encoding,
+                    listed: statement.public_key_encodings.join(", "),
+                });
+            }
+            verdict.trusted = chains_to_statement(&x5c, &statement.attestation_roots, at);
         }
         Ok(Some(verdict))
     }

@@ -10,6 +10,7 @@ mod blob;
 mod date;
 mod decide;
 mod payload;
+mod roots;
 
 pub use blob::{BlobError, MAX_BLOB_LEN, MAX_PATH_LEN, SignedBlob, VerifiedBlob, verify_blob};
 pub use date::{Date, DateError};
@@ -17,4 +18,7 @@ pub use decide::{
     DEFAULT_REJECT_STATUSES, EntrySource, Metadata, MetadataError, MetadataPolicy, MetadataVerdict,
     chains_to_statement, is_certification_level, key_identifier,
 };
-pub use payload::{Entry, Payload, PayloadError, Quarantined, Statement, StatusReport};
+pub use payload::{
+    Entry, Payload, PayloadError, Quarantined, Statement, StatusReport, parse_statement,
+};
+pub use roots::{GLOBALSIGN_R3_SHA256, default_metadata_roots};

@@ -190,6 +190,24 @@ impl Payload {
     }
 }
 
+/// Parses one metadata statement file (its own `aaguid`, `aaid` or
+/// `attestationCertificateKeyIdentifiers` say what it describes).
+pub fn parse_statement(bytes: &[u8]) -> Result<Entry, PayloadError> {
+    let obj: Map<String, Value> =
+        serde_json::from_slice(bytes).map_err(|e| PayloadError::NotJson(e.to_string()))?;
+    let mut wrapped = Map::new();
+    for key in ["aaguid", "aaid", "attestationCertificateKeyIdentifiers"] {
+        if let Some(v) = obj.get(key) {
+            wrapped.insert(key.to_owned(), v.clone());
+        }
+    }
+    wrapped.insert("metadataStatement".to_owned(), Value::Object(obj));
+    entry(&Value::Object(wrapped)).map_err(|reason| PayloadError::Member {
+        member: "statement",
+        reason,
+    })
+}
+
 /// Standard base64 with whitespace trimmed (certificates in MDS data).
 fn certificate(text: &str) -> Option<Vec<u8>> {
     let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect();

@@ -54,6 +54,9 @@ pub struct UafRegistration {
     pub sign_counter: u32,
     /// The registration counter.
     pub reg_counter: u32,
+    /// The message's protocol version (`upv`), set by the response check
+    /// (1.0 for an assertion checked on its own).
+    pub upv: (u64, u64),
     /// AuthenticatorVersion.
     pub authenticator_version: u16,
     /// The attestation type.
@@ -433,6 +436,7 @@ pub fn verify_assertion(
         sign_counter: krd.sign_counter,
         reg_counter: krd.reg_counter,
         authenticator_version: krd.authenticator_version,
+        upv: (1, 0),
         attestation: a.attestation,
         trusted,
         attest_cert,

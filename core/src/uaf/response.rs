@@ -152,8 +152,8 @@ fn verify_one(
     // The protocol version is supported (1.0 or 1.1).
     let upv = field(header, "upv")?;
     let (major, minor) = (upv["major"].as_u64(), upv["minor"].as_u64());
-    match (major, minor) {
-        (Some(1), Some(0 | 1)) => {}
+    let version = match (major, minor) {
+        (Some(1), Some(minor @ (0 | 1))) => (1, minor),
         (Some(major), Some(minor)) => return Err(MessageError::Version { major, minor }.into()),
         _ => {
             return Err(MessageError::BadField {
@@ -162,7 +162,7 @@ fn verify_one(
             }
             .into());
         }
-    }
+    };
     let op = string(header, "op")?;
     if op != "Reg" {
         return Err(MessageError::Operation(op.to_owned()).into());
@@ -201,6 +201,10 @@ fn verify_one(
                 time,
                 expected.require_trusted,
             )
+            .map(|mut r| {
+                r.upv = version;
+                r
+            })
             .map_err(|error| UafError::Assertion { index, error })
         })
         .collect()

@@ -1,6 +1,7 @@
 //! Command-line interface.
 
 mod check_config;
+mod metadata;
 mod roots;
 mod run;
 #[cfg(feature = "test-clock")]
@@ -37,6 +38,9 @@ enum Command {
     Run(run::Run),
     /// Validate a configuration file without starting.
     CheckConfig(check_config::CheckConfig),
+    /// FIDO metadata (MDS3) files.
+    #[command(subcommand)]
+    Metadata(metadata::MetadataCommand),
 }
 
 /// Parses the arguments and runs the command.
@@ -56,5 +60,6 @@ pub(crate) fn run() -> ExitCode {
         Command::Verify(cmd) => verify::run(cmd),
         Command::CheckConfig(cmd) => check_config::run(&cmd),
         Command::Run(cmd) => run::run(&cmd),
+        Command::Metadata(cmd) => metadata::run(cmd),
     }
 }

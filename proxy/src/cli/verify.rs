@@ -48,6 +48,14 @@ pub(crate) struct UafArgs {
     /// Reject attestations that do not chain to a trust anchor.
     #[arg(long)]
     require_trusted: bool,
+    /// FIDO metadata: a BLOB (.jwt), a decoded payload, a statement file
+    /// or a folder of them (repeat).
+    #[arg(long = "metadata", value_name = "PATH")]
+    metadata: Vec<PathBuf>,
+    /// A root a metadata BLOB may chain to, besides the shipped
+    /// GlobalSign Root CA - R3 (PEM; repeat).
+    #[arg(long = "metadata-root", value_name = "PEM")]
+    metadata_roots: Vec<PathBuf>,
     /// The RegistrationResponse array JSON file, or - for standard input.
     #[arg(value_name = "FILE|-", default_value = "-")]
     input: String,
@@ -94,6 +102,14 @@ pub(crate) struct WebauthnArgs {
     /// with this skew, in seconds (default: not checked offline).
     #[arg(long, value_name = "SECS")]
     safetynet_skew: Option<u64>,
+    /// FIDO metadata: a BLOB (.jwt), a decoded payload, a statement file
+    /// or a folder of them (repeat).
+    #[arg(long = "metadata", value_name = "PATH")]
+    metadata: Vec<PathBuf>,
+    /// A root a metadata BLOB may chain to, besides the shipped
+    /// GlobalSign Root CA - R3 (PEM; repeat).
+    #[arg(long = "metadata-root", value_name = "PEM")]
+    metadata_roots: Vec<PathBuf>,
     /// The credential JSON file, or - for standard input.
     #[arg(value_name = "FILE|-", default_value = "-")]
     input: String,
@@ -126,7 +142,8 @@ fn uaf(args: &UafArgs) -> Result<ExitCode, String> {
         } else {
             RegistrationPolicy::aaids(&args.aaids)
         },
-        require_trusted: args.require_trusted,
+        // With metadata, trust is decided after its statement's roots too.
+        require_trusted: args.require_trusted && args.metadata.is_empty(),
     };
     let mut anchors = TrustAnchors::new();
     for p in &args.roots {
@@ -135,6 +152,7 @@ fn uaf(args: &UafArgs) -> Result<ExitCode, String> {
         }
     }
     let time = verification_time(args.time.as_deref())?;
+    let metadata = load_metadata(&args.metadata, &args.metadata_roots, time)?;
     let input = read_input(&args.input)?;
     let value: serde_json::Value =
         serde_json::from_slice(&input).map_err(|e| format!("{} is not JSON: {e}", args.input))?;
@@ -143,10 +161,26 @@ fn uaf(args: &UafArgs) -> Result<ExitCode, String> {
         match verify_registration_response(&value, &expected, ServerDataCheck::Skip, &anchors, time)
         {
             Ok(regs) => {
-                let registrations: Vec<_> = regs
-                    .iter()
-                    .map(|r| {
-                        json!({
+                let mut registrations = Vec::new();
+                for r in &regs {
+                    let (described, by_statement) =
+                        match metadata.as_ref().map(|m| m.check_uaf(r, time)) {
+                            Some(Err(e)) => return Ok(rejected(e.class(), e.to_string())),
+                            Some(Ok(Some(v))) => (Some(verdict_json(&v)), v.trusted),
+                            Some(Ok(None)) | None => (None, false),
+                        };
+                    let trusted = r.trusted || by_statement;
+                    if args.require_trusted && !trusted {
+                        return Ok(rejected(
+                            ErrorClass::Untrusted,
+                            format!(
+                                "AAID {}: {} attestation chains neither to a trust anchor nor to its metadata statement's roots, and --require-trusted is set",
+                                r.aaid,
+                                r.attestation.as_str()
+                            ),
+                        ));
+                    }
+                    let mut one = json!({
                             "aaid": r.aaid,
                             "key_id": b64::encode(&r.key_id),
                             "public_key": b64::encode(&r.public_key),
@@ -155,10 +189,13 @@ fn uaf(args: &UafArgs) -> Result<ExitCode, String> {
                             "reg_counter": r.reg_counter,
                             "authenticator_version": r.authenticator_version,
                             "attestation": r.attestation.as_str(),
-                            "trusted": r.trusted,
-                        })
-                    })
-                    .collect();
+                            "trusted": trusted,
+                    });
+                    if let (Some(m), Some(obj)) = (described, one.as_object_mut()) {
+                        obj.insert("metadata".to_owned(), m);
+                    }
+                    registrations.push(one);
+                }
                 println!("{}", json!({"ok": true, "registrations": registrations}));
                 ExitCode::from(EXIT_ACCEPTED)
             }
@@ -190,6 +227,44 @@ pub(crate) fn verification_time(time: Option<&str>) -> Result<UnixTime, String> 
             .map(|dt| UnixTime::from_secs(dt.unix_timestamp()))
             .map_err(|e| format!("--time {t:?} is not RFC 3339: {e}")),
     }
+}
+
+/// The `--metadata` files, verified at `time` (`None` when there are none).
+fn load_metadata(
+    paths: &[PathBuf],
+    extra_roots: &[PathBuf],
+    time: UnixTime,
+) -> Result<Option<fidogate_core::metadata::Metadata>, String> {
+    if paths.is_empty() {
+        if !extra_roots.is_empty() {
+            return Err("--metadata-root needs --metadata".into());
+        }
+        return Ok(None);
+    }
+    let roots = fidogate_proxy::metadata_files::roots(extra_roots).map_err(|e| e.to_string())?;
+    let loaded = fidogate_proxy::metadata_files::load(paths, &roots, time)
+        .map_err(|e| format!("--metadata {e}"))?;
+    if let Some(b) = &loaded.blob
+        && b.stale(time)
+    {
+        eprintln!(
+            "fidogate verify: warning: the metadata BLOB {} is past its nextUpdate ({})",
+            b.path,
+            b.next_update.map(|d| d.to_iso()).unwrap_or_default()
+        );
+    }
+    Ok(Some(loaded.metadata))
+}
+
+/// The success JSON's `metadata` member.
+fn verdict_json(v: &fidogate_core::metadata::MetadataVerdict) -> serde_json::Value {
+    json!({
+        "description": v.description,
+        "status": v.status,
+        "certification": v.certification,
+        "effective_date": v.effective_date,
+        "source": v.source.as_str(),
+    })
 }
 
 /// Loads every `--roots` path as anchors for all formats.
@@ -238,7 +313,8 @@ fn webauthn(args: &WebauthnArgs) -> Result<ExitCode, String> {
         } else {
             UserVerification::Preferred
         },
-        accept_untrusted: !args.require_trusted,
+        // With metadata, trust is decided after its statement's roots too.
+        accept_untrusted: !args.require_trusted || !args.metadata.is_empty(),
         allow_sha1_tpm: !args.reject_sha1_tpm,
         android_key_require_tee: !args.allow_software_android_key,
         safetynet_timestamp_skew: args.safetynet_skew.map(Duration::from_secs),
@@ -246,6 +322,7 @@ fn webauthn(args: &WebauthnArgs) -> Result<ExitCode, String> {
     };
     let anchors = load_anchors(&args.roots)?;
     let time = verification_time(args.time.as_deref())?;
+    let metadata = load_metadata(&args.metadata, &args.metadata_roots, time)?;
     let input = read_input(&args.input)?;
     let value: serde_json::Value =
         serde_json::from_slice(&input).map_err(|e| format!("{} is not JSON: {e}", args.input))?;
@@ -256,11 +333,28 @@ fn webauthn(args: &WebauthnArgs) -> Result<ExitCode, String> {
     Ok(
         match verify_registration(&credential, &challenge, &rp, &anchors, &policy, time) {
             Ok(reg) => {
-                let out = json!({
+                let (described, by_statement) =
+                    match metadata.as_ref().map(|m| m.check_webauthn(&reg, time)) {
+                        Some(Err(e)) => return Ok(rejected(e.class(), e.to_string())),
+                        Some(Ok(Some(v))) => (Some(verdict_json(&v)), v.trusted),
+                        Some(Ok(None)) | None => (None, false),
+                    };
+                let trusted = reg.trusted || by_statement;
+                if args.require_trusted && !trusted {
+                    return Ok(rejected(
+                        ErrorClass::Untrusted,
+                        format!(
+                            "{} attestation ({}) chains neither to a trust anchor nor to its metadata statement's roots, and --require-trusted is set",
+                            reg.fmt.id(),
+                            reg.attestation_type.as_str()
+                        ),
+                    ));
+                }
+                let mut out = json!({
                     "ok": true,
                     "fmt": reg.fmt.id(),
                     "attestation_type": reg.attestation_type.as_str(),
-                    "trusted": reg.trusted,
+                    "trusted": trusted,
                     "aaguid": reg.aaguid_string(),
                     "credential_id": b64::encode(&reg.credential_id),
                     "public_key": b64::encode(&reg.public_key),
@@ -268,6 +362,9 @@ fn webauthn(args: &WebauthnArgs) -> Result<ExitCode, String> {
                     "sign_count": reg.sign_count,
                     "flags": {"up": reg.flags.up(), "uv": reg.flags.uv(), "be": reg.flags.be(), "bs": reg.flags.bs()},
                 });
+                if let (Some(m), Some(obj)) = (described, out.as_object_mut()) {
+                    obj.insert("metadata".to_owned(), m);
+                }
                 println!("{out}");
                 ExitCode::from(EXIT_ACCEPTED)
             }
