@@ -1049,3 +1049,132 @@ fn uaf_registrations_from_listed_android_and_ios_facets_are_accepted() {
         assert!(body.contains("facetID"), "{facet}: {body}");
     }
 }
+
+/// The engine with FIDO metadata: a compromised authenticator refused
+/// with the rule named, a described one forwarded with `metadata` in the
+/// header and trusted by its statement's roots (so `require_trusted`
+/// accepts it), a route's own policy, and metadata put out of force.
+#[test]
+fn metadata_decides_in_the_engine_and_reaches_the_header() {
+    use fidogate_core::metadata::{Metadata, MetadataPolicy, Payload};
+    use fidogate_testkit::webauthn::{SOFT_AAGUID, attestation_root};
+    let root = attestation_root(960);
+    let entry = |status: &str| {
+        json!({"aaguid": fidogate_core::webauthn::format_uuid(&SOFT_AAGUID),
+               "statusReports": [{"status": status, "effectiveDate": "2020-01-01"}],
+               "metadataStatement": {"description": "soft key", "attestationTypes": ["basic_full"],
+                   "attestationRootCertificates": [b64::encode_std(&root.der)]}})
+    };
+    let metadata = |status: &str| {
+        let p = json!({"no": 1, "nextUpdate": "2030-01-01", "entries": [entry(status)]});
+        Arc::new(Metadata {
+            blob: Some(Payload::parse(p.to_string().as_bytes()).unwrap()),
+            statements: Payload::default(),
+            policy: MetadataPolicy::default(),
+        })
+    };
+    let mut strict = RouteConfig::new("strict", Dialect::Webauthn);
+    strict.options = Some(EndpointConfig {
+        method: "POST".into(),
+        path: "/strict/options".into(),
+    });
+    strict.result = Some(EndpointConfig {
+        method: "POST".into(),
+        path: "/strict/result".into(),
+    });
+    strict.metadata_policy = Some(MetadataPolicyConfig {
+        require_certified: Some("FIDO_CERTIFIED_L2".into()),
+        ..MetadataPolicyConfig::default()
+    });
+    let mut c = GatewayConfig::new(
+        rp(),
+        vec![RouteConfig::new("wa", Dialect::Webauthn), strict],
+    );
+    c.webauthn.require_trusted = true;
+    let g = build(c).unwrap();
+    let attempt = |paths: (&str, &str), seed: u64| {
+        let ix = intercept(&g, paths.0);
+        let o = json_of(&respond(
+            g.on_body(&ix, br#"{"username":"m"}"#, &env(T0, seed as u8))
+                .ready(),
+        ));
+        let challenge = b64::decode(o["challenge"].as_str().unwrap()).unwrap();
+        let cred = Authenticator::packed_x5c(alg::ES256, seed, &root).register(
+            "example.com",
+            "https://example.com",
+            &challenge,
+        );
+        let ix = intercept(&g, paths.1);
+        g.on_body(
+            &ix,
+            cred.to_string().as_bytes(),
+            &env(T0 + 1, seed as u8 + 1),
+        )
+        .ready()
+    };
+    let default = ("/attestation/options", "/attestation/result");
+    // Without metadata, require_trusted refuses (no anchors).
+    let (status, message) = status_and_message(attempt(default, 70));
+    assert_eq!(status, 403, "{message}");
+    assert!(message.contains("not trusted"), "{message}");
+    // Certified, with the statement's roots: trusted, described.
+    g.set_metadata(Some(metadata("FIDO_CERTIFIED_L1")));
+    let BodyAction::Forward(f) = attempt(default, 72) else {
+        panic!("not forwarded")
+    };
+    let claim = &f.claims.unwrap().credentials[0];
+    assert!(claim.trusted);
+    let m = claim.metadata.as_ref().unwrap();
+    assert_eq!(
+        (
+            m.description.as_str(),
+            m.certification.as_deref(),
+            m.source.as_str()
+        ),
+        ("soft key", Some("FIDO_CERTIFIED_L1"), "blob")
+    );
+    // The route's own policy wants L2.
+    let (status, message) = status_and_message(attempt(("/strict/options", "/strict/result"), 74));
+    assert_eq!(status, 403);
+    assert!(
+        message.contains("below the required FIDO_CERTIFIED_L2"),
+        "{message}"
+    );
+    // A compromise refuses on every route.
+    g.set_metadata(Some(metadata("ATTESTATION_KEY_COMPROMISE")));
+    let (status, message) = status_and_message(attempt(default, 76));
+    assert_eq!(status, 403);
+    assert!(
+        message.starts_with("metadata: AAGUID ")
+            && message.contains("ATTESTATION_KEY_COMPROMISE since 2020-01-01"),
+        "{message}"
+    );
+    // Out of force: as before.
+    g.set_metadata(None);
+    assert!(g.metadata().is_none());
+    assert_eq!(status_and_message(attempt(default, 78)).0, 403);
+    // A route policy naming an unknown status or level is a config error.
+    for (policy, key) in [
+        (
+            MetadataPolicyConfig {
+                reject_statuses: vec!["COMPROMISED".into()],
+                ..MetadataPolicyConfig::default()
+            },
+            "routes[0].metadata_policy.reject_statuses",
+        ),
+        (
+            MetadataPolicyConfig {
+                require_certified: Some("L2".into()),
+                ..MetadataPolicyConfig::default()
+            },
+            "routes[0].metadata_policy.require_certified",
+        ),
+    ] {
+        let mut r = RouteConfig::new("wa", Dialect::Webauthn);
+        r.metadata_policy = Some(policy);
+        assert_eq!(
+            build(GatewayConfig::new(rp(), vec![r])).unwrap_err().key,
+            key
+        );
+    }
+}

@@ -89,6 +89,73 @@ pub struct RouteConfig {
     /// order the options offer them; `webauthn.algorithms` when left out.
     #[serde(default)]
     pub algorithms: Option<Vec<i64>>,
+    /// This route's metadata policy, in place of `metadata.policy`.
+    #[serde(default)]
+    pub metadata_policy: Option<MetadataPolicyConfig>,
+}
+
+/// What FIDO metadata decides (`metadata.policy`, or a route's own).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetadataPolicyConfig {
+    /// Refuse authenticators without an entry.
+    #[serde(default)]
+    pub require_entry: bool,
+    /// The lowest certification level accepted (`FIDO_CERTIFIED_L1`, …).
+    #[serde(default)]
+    pub require_certified: Option<String>,
+    /// Statuses that refuse when a report in effect has one.
+    #[serde(default = "default_reject_statuses")]
+    pub reject_statuses: Vec<String>,
+}
+
+fn default_reject_statuses() -> Vec<String> {
+    crate::metadata::DEFAULT_REJECT_STATUSES
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+}
+
+impl Default for MetadataPolicyConfig {
+    fn default() -> Self {
+        Self {
+            require_entry: false,
+            require_certified: None,
+            reject_statuses: default_reject_statuses(),
+        }
+    }
+}
+
+impl MetadataPolicyConfig {
+    /// The policy, every value checked (`key` names the section).
+    pub fn policy(&self, key: &str) -> Result<crate::metadata::MetadataPolicy, ConfigError> {
+        use crate::metadata::{AUTHENTICATOR_STATUSES, is_certification_level};
+        if let Some(level) = &self.require_certified
+            && !is_certification_level(level)
+        {
+            return Err(ConfigError::new(
+                format!("{key}.require_certified"),
+                format!(
+                    "{level:?} is not a certification level (FIDO_CERTIFIED_L1 … FIDO_CERTIFIED_L3plus)"
+                ),
+            ));
+        }
+        if let Some(s) = self
+            .reject_statuses
+            .iter()
+            .find(|s| !AUTHENTICATOR_STATUSES.contains(&s.as_str()))
+        {
+            return Err(ConfigError::new(
+                format!("{key}.reject_statuses"),
+                format!("{s:?} is not an authenticator status"),
+            ));
+        }
+        Ok(crate::metadata::MetadataPolicy {
+            require_entry: self.require_entry,
+            require_certified: self.require_certified.clone(),
+            reject_statuses: self.reject_statuses.clone(),
+        })
+    }
 }
 
 fn default_challenge_ttl() -> u64 {
@@ -108,6 +175,7 @@ impl RouteConfig {
             challenge_pointer: None,
             challenge_ttl_secs: default_challenge_ttl(),
             algorithms: None,
+            metadata_policy: None,
         }
     }
 

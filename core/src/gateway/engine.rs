@@ -20,7 +20,9 @@ use super::routes::{self, Route};
 use super::seal::{SEAL_RANDOM_LEN, SealKeys, SealedUser};
 use super::source::Env;
 use super::token::{CredentialClaim, CredentialClaims, TokenSigner, jwks_json};
+use crate::UnixTime;
 use crate::b64;
+use crate::metadata::{Metadata, MetadataPolicy};
 use crate::trust::TrustAnchors;
 use crate::uaf::RegistrationPolicy;
 use crate::webauthn::{Policy, RelyingParty, UserVerification};
@@ -67,6 +69,9 @@ struct Inner {
     /// `fidogate.js` and where it is served, unless turned off.
     client: Option<(PathTemplate, Script)>,
     routes: Vec<Arc<Route>>,
+    /// FIDO metadata, replaced whole when a new BLOB is put in force.
+    metadata: std::sync::RwLock<Option<Arc<Metadata>>>,
+    default_metadata_policy: MetadataPolicy,
     signer: TokenSigner,
     verifier: Verifier,
     seals: SealKeys,
@@ -166,6 +171,8 @@ impl Gateway {
                 facets,
                 client,
                 routes,
+                metadata: std::sync::RwLock::new(None),
+                default_metadata_policy: MetadataPolicy::default(),
                 signer: keys.signer,
                 verifier,
                 seals: SealKeys::new(&keys.secret, &keys.previous_secrets),
@@ -472,13 +479,7 @@ impl Gateway {
             let user_handle = username
                 .as_deref()
                 .and_then(|u| route.rules.user_handle(&self.inner.verifier, u));
-            let timer = self.verifying();
-            let credentials = registration.verify(&Check {
-                verifier: &self.inner.verifier,
-                rp: &route.rp,
-                now: env.now,
-            })?;
-            self.verified(timer, route, &credentials);
+            let credentials = self.verify(route, registration, env.now)?;
             Ok(Verified {
                 username,
                 user_handle,
@@ -503,6 +504,49 @@ impl Gateway {
             return Err(ChallengeError::Spent.into());
         }
         checked()
+    }
+
+    /// Verifies a registration whose challenge was accepted, timed for
+    /// the observer, with the metadata in force now and the route's
+    /// policy for it.
+    fn verify(
+        &self,
+        route: &Route,
+        registration: &dyn Registration,
+        now: UnixTime,
+    ) -> Result<Vec<CredentialClaim>, GatewayError> {
+        let metadata = self.metadata();
+        let timer = self.verifying();
+        let credentials = registration.verify(&Check {
+            verifier: &self.inner.verifier,
+            rp: &route.rp,
+            metadata: metadata.as_deref(),
+            metadata_policy: route
+                .metadata_policy
+                .as_ref()
+                .or(metadata.as_deref().map(|m| &m.policy))
+                .unwrap_or(&self.inner.default_metadata_policy),
+            now,
+        })?;
+        self.verified(timer, route, &credentials);
+        Ok(credentials)
+    }
+
+    /// The FIDO metadata in force (`None` when none is configured).
+    pub fn metadata(&self) -> Option<Arc<Metadata>> {
+        self.inner
+            .metadata
+            .read()
+            .map_or_else(|poisoned| poisoned.into_inner().clone(), |m| m.clone())
+    }
+
+    /// Puts `metadata` in force for the registrations verified from now
+    /// on (a new BLOB, verified by the caller); `None` turns it off.
+    pub fn set_metadata(&self, metadata: Option<Arc<Metadata>>) {
+        match self.inner.metadata.write() {
+            Ok(mut m) => *m = metadata,
+            Err(poisoned) => *poisoned.into_inner() = metadata,
+        }
     }
 
     async fn result(
@@ -532,13 +576,7 @@ impl Gateway {
                     .await?
                     .ok_or(ChallengeError::Unknown)?;
                 context.check(&route.name, intercept.username.as_deref(), env.now)?;
-                let timer = self.verifying();
-                let credentials = registration.verify(&Check {
-                    verifier: &self.inner.verifier,
-                    rp: &route.rp,
-                    now: env.now,
-                })?;
-                self.verified(timer, route, &credentials);
+                let credentials = self.verify(route, registration.as_ref(), env.now)?;
                 Verified {
                     username: context.username,
                     user_handle: context.user_handle,
@@ -756,6 +794,11 @@ fn verifier(
         policy: Policy {
             user_verification,
             accept_untrusted: !config.webauthn.require_trusted,
+            ..Policy::default()
+        },
+        policy_before_metadata: Policy {
+            user_verification,
+            accept_untrusted: true,
             ..Policy::default()
         },
         attestation: config.webauthn.attestation.clone(),

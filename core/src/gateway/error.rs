@@ -42,6 +42,15 @@ pub enum GatewayError {
         /// What failed.
         error: KeyCredentialError,
     },
+    /// FIDO metadata refused the authenticator (in the wallet dialect,
+    /// the credential in `role`).
+    #[error("{}{error}", role_prefix(*role))]
+    Metadata {
+        /// Where the credential sits in a wallet registration.
+        role: Option<CredentialRole>,
+        /// The rule that refused.
+        error: crate::metadata::MetadataError,
+    },
     /// The challenge the registration names is not one the gateway can
     /// accept here and now.
     #[error("{0}")]
@@ -109,6 +118,7 @@ impl GatewayError {
             Self::Webauthn { error, .. } => Some(error.class()),
             Self::Uaf(e) => Some(e.class()),
             Self::KeyCredential { error, .. } => Some(error.class()),
+            Self::Metadata { error, .. } => Some(error.class()),
             Self::Challenge(e) => Some(e.class()),
             Self::Seal(e) => Some(e.class()),
             Self::Request(e) => Some(e.class()),

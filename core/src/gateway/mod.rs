@@ -84,7 +84,8 @@ pub use challenge::{
 pub use client::{DEFAULT_CLIENT_PATH, FIDOGATE_JS};
 pub use config::{
     ChallengeSource, ChallengeStoreConfig, ConfigError, Dialect, EndpointConfig, GatewayConfig,
-    RateLimitConfig, RouteConfig, RpConfig, StoreKind, UafConfig, WebauthnConfig,
+    MetadataPolicyConfig, RateLimitConfig, RouteConfig, RpConfig, StoreKind, UafConfig,
+    WebauthnConfig,
 };
 pub use engine::{Gateway, GatewayKeys, MIN_UPSTREAM_CHALLENGE_LEN};
 pub use error::{CredentialRole, GatewayError, InternalError, RequestError, UpstreamError};
@@ -94,5 +95,6 @@ pub use seal::{MAX_SEALED_USERNAME, SealError, UsernameTooLong};
 pub use source::{Env, ManualSource, Source, SourceError, SystemSource};
 pub use spent::SpentSet;
 pub use token::{
-    CredentialClaim, CredentialClaims, FlagsClaim, TokenError, TokenSigner, jwks_json, verify_token,
+    CredentialClaim, CredentialClaims, FlagsClaim, MetadataClaim, TokenError, TokenSigner,
+    jwks_json, verify_token,
 };

@@ -22,6 +22,8 @@ pub(in crate::gateway) struct Route {
     /// The relying party this route verifies for: the gateway's, with the
     /// route's own algorithm list.
     pub rp: RelyingParty,
+    /// The route's own metadata policy.
+    pub metadata_policy: Option<crate::metadata::MetadataPolicy>,
 }
 
 impl std::fmt::Debug for Route {
@@ -105,6 +107,11 @@ pub(in crate::gateway) fn build(
             pointer,
             ttl: Duration::from_secs(r.challenge_ttl_secs),
             rp: route_rp,
+            metadata_policy: r
+                .metadata_policy
+                .as_ref()
+                .map(|p| p.policy(&at("metadata_policy")))
+                .transpose()?,
         }));
     }
     Ok(routes)

@@ -22,6 +22,26 @@ pub const DEFAULT_REJECT_STATUSES: [&str; 6] = [
     "RETIRED",
 ];
 
+/// Every `AuthenticatorStatus` (FIDO MDS3 §3.1.4), and `RETIRED`.
+pub const AUTHENTICATOR_STATUSES: [&str; 16] = [
+    "NOT_FIDO_CERTIFIED",
+    "FIDO_CERTIFIED",
+    "USER_VERIFICATION_BYPASS",
+    "ATTESTATION_KEY_COMPROMISE",
+    "USER_KEY_REMOTE_COMPROMISE",
+    "USER_KEY_PHYSICAL_COMPROMISE",
+    "UPDATE_AVAILABLE",
+    "REVOKED",
+    "SELF_ASSERTION_SUBMITTED",
+    "FIDO_CERTIFIED_L1",
+    "FIDO_CERTIFIED_L1plus",
+    "FIDO_CERTIFIED_L2",
+    "FIDO_CERTIFIED_L2plus",
+    "FIDO_CERTIFIED_L3",
+    "FIDO_CERTIFIED_L3plus",
+    "RETIRED",
+];
+
 /// The certification levels, lowest first (`FIDO_CERTIFIED` is L1).
 const LEVELS: [&str; 7] = [
     "FIDO_CERTIFIED",
@@ -280,8 +300,18 @@ impl Metadata {
         reg: &VerifiedRegistration,
         at: UnixTime,
     ) -> Result<Option<MetadataVerdict>, MetadataError> {
+        self.check_webauthn_under(&self.policy, reg, at)
+    }
+
+    /// [`Self::check_webauthn`] under `policy` (a route's own).
+    pub fn check_webauthn_under(
+        &self,
+        policy: &MetadataPolicy,
+        reg: &VerifiedRegistration,
+        at: UnixTime,
+    ) -> Result<Option<MetadataVerdict>, MetadataError> {
         let Some((entry, source, id)) = self.find_webauthn(&reg.aaguid, &reg.x5c) else {
-            if self.policy.require_entry {
+            if policy.require_entry {
                 let what = if reg.aaguid.iter().any(|b| *b != 0) {
                     format!("AAGUID {}", reg.aaguid_string())
                 } else {
@@ -291,7 +321,7 @@ impl Metadata {
             }
             return Ok(None);
         };
-        let mut verdict = self.status(entry, source, &id, &reg.x5c, at)?;
+        let mut verdict = self.status_under(policy, entry, source, &id, &reg.x5c, at)?;
         if let Some(statement) = &entry.statement {
             if reg.attestation_type != AttestationType::None {
                 let name = mds_attestation_type(reg.attestation_type);
@@ -349,14 +379,24 @@ impl Metadata {
         reg: &crate::uaf::UafRegistration,
         at: UnixTime,
     ) -> Result<Option<MetadataVerdict>, MetadataError> {
+        self.check_uaf_under(&self.policy, reg, at)
+    }
+
+    /// [`Self::check_uaf`] under `policy` (a route's own).
+    pub fn check_uaf_under(
+        &self,
+        policy: &MetadataPolicy,
+        reg: &crate::uaf::UafRegistration,
+        at: UnixTime,
+    ) -> Result<Option<MetadataVerdict>, MetadataError> {
         let Some((entry, source, id)) = self.find_uaf(&reg.aaid) else {
-            if self.policy.require_entry {
+            if policy.require_entry {
                 return Err(MetadataError::NoEntry(format!("AAID {}", reg.aaid)));
             }
             return Ok(None);
         };
         let x5c: Vec<Vec<u8>> = reg.attest_cert.iter().cloned().collect();
-        let mut verdict = self.status(entry, source, &id, &x5c, at)?;
+        let mut verdict = self.status_under(policy, entry, source, &id, &x5c, at)?;
         if let Some(statement) = &entry.statement {
             if let Some(listed) = statement
                 .raw
@@ -413,6 +453,18 @@ impl Metadata {
         x5c: &[Vec<u8>],
         at: UnixTime,
     ) -> Result<MetadataVerdict, MetadataError> {
+        self.status_under(&self.policy, entry, source, id, x5c, at)
+    }
+
+    fn status_under(
+        &self,
+        policy: &MetadataPolicy,
+        entry: &Entry,
+        source: EntrySource,
+        id: &str,
+        x5c: &[Vec<u8>],
+        at: UnixTime,
+    ) -> Result<MetadataVerdict, MetadataError> {
         let in_effect: Vec<&StatusReport> = entry
             .status_reports
             .iter()
@@ -425,7 +477,7 @@ impl Metadata {
             .collect();
         if let Some(r) = in_effect
             .iter()
-            .find(|r| self.policy.reject_statuses.contains(&r.status))
+            .find(|r| policy.reject_statuses.contains(&r.status))
         {
             return Err(MetadataError::Status {
                 id: id.to_owned(),
@@ -451,7 +503,7 @@ impl Metadata {
         })
         .filter(|r| is_certification_level(&r.status))
         .map(|r| r.status.clone());
-        if let Some(want) = &self.policy.require_certified {
+        if let Some(want) = &policy.require_certified {
             let enough = match (certification.as_deref().and_then(level), level(want)) {
                 (Some(have), Some(need)) => have >= need,
                 _ => false,

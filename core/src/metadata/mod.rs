@@ -15,8 +15,8 @@ mod roots;
 pub use blob::{BlobError, MAX_BLOB_LEN, MAX_PATH_LEN, SignedBlob, VerifiedBlob, verify_blob};
 pub use date::{Date, DateError};
 pub use decide::{
-    DEFAULT_REJECT_STATUSES, EntrySource, Metadata, MetadataError, MetadataPolicy, MetadataVerdict,
-    chains_to_statement, is_certification_level, key_identifier,
+    AUTHENTICATOR_STATUSES, DEFAULT_REJECT_STATUSES, EntrySource, Metadata, MetadataError,
+    MetadataPolicy, MetadataVerdict, chains_to_statement, is_certification_level, key_identifier,
 };
 pub use payload::{
     Entry, Payload, PayloadError, Quarantined, Statement, StatusReport, parse_statement,

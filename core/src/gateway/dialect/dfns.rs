@@ -2,7 +2,7 @@
 //! optionally a second-factor and a recovery credential, all answering one
 //! challenge.
 
-use super::webauthn::{issue, verify as verify_webauthn};
+use super::webauthn::{Fido2Error, issue, verify as verify_webauthn};
 use super::{Check, OptionsRequest, Registration, Rules, Verifier};
 use crate::b64;
 use crate::gateway::error::{CredentialRole, GatewayError, RequestError};
@@ -237,10 +237,7 @@ impl Registration for DfnsRegistration {
             .iter()
             .map(|c| {
                 let mut claim = if c.kind == Kind::Fido2 {
-                    fido2(c, &self.challenge, check).map_err(|error| GatewayError::Webauthn {
-                        role: Some(c.role),
-                        error,
-                    })?
+                    fido2(c, &self.challenge, check).map_err(|e| e.in_role(Some(c.role)))?
                 } else {
                     key(c, &self.challenge, check).map_err(|error| GatewayError::KeyCredential {
                         role: c.role,
@@ -259,9 +256,10 @@ fn fido2(
     c: &Credential,
     challenge: &[u8],
     check: &Check<'_>,
-) -> Result<CredentialClaim, WebauthnError> {
+) -> Result<CredentialClaim, Fido2Error> {
     let decode = |v: &str, what: &'static str| {
-        b64::decode(v).map_err(|_| crate::webauthn::CredentialError::Base64(what))
+        b64::decode(v)
+            .map_err(|_| WebauthnError::from(crate::webauthn::CredentialError::Base64(what)))
     };
     let credential = RegistrationCredential {
         raw_id: decode(&c.cred_id, "credId")?,
@@ -302,5 +300,6 @@ fn key(
         sign_count: 0,
         flags: None,
         transports: Vec::new(),
+        metadata: None,
     })
 }

@@ -142,6 +142,9 @@ pub(in crate::gateway) struct Check<'a> {
     pub verifier: &'a Verifier,
     /// The route's relying party (its own algorithm list).
     pub rp: &'a crate::webauthn::RelyingParty,
+    /// FIDO metadata, when configured, and the route's policy for it.
+    pub metadata: Option<&'a crate::metadata::Metadata>,
+    pub metadata_policy: &'a crate::metadata::MetadataPolicy,
     pub now: UnixTime,
 }
 
@@ -218,6 +221,9 @@ pub(in crate::gateway) struct Verifier {
     pub rp: crate::webauthn::RelyingParty,
     pub rp_name: String,
     pub policy: crate::webauthn::Policy,
+    /// `policy` accepting untrusted attestations: with metadata, trust
+    /// is decided after the statement's roots are tried.
+    pub policy_before_metadata: crate::webauthn::Policy,
     pub attestation: String,
     pub timeout_ms: u64,
     pub anchors: crate::trust::TrustAnchors,

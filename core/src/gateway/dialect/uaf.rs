@@ -135,7 +135,8 @@ impl Registration for UafRegistration {
             challenge: self.challenge.clone(),
             trusted_facets: v.uaf_trusted_facets.clone(),
             policy: v.uaf_policy.clone(),
-            require_trusted: v.uaf_require_trusted,
+            // With metadata, trust is decided after its statement's roots.
+            require_trusted: v.uaf_require_trusted && check.metadata.is_none(),
         };
         // Gateway-issued: the serverData is the seal, which the engine has
         // opened and bound to the challenge. App-issued: the app made the
@@ -148,26 +149,48 @@ impl Registration for UafRegistration {
             &v.anchors,
             check.now,
         )?;
-        Ok(registrations
+        registrations
             .iter()
-            .map(|r| CredentialClaim {
-                role: None,
-                kind: None,
-                protocol: "uaf".to_owned(),
-                id: b64::encode(&r.key_id),
-                public_key: b64::encode(&r.public_key),
-                public_key_format: r.public_key_encoding.name().to_owned(),
-                alg: r.sign_alg.name().to_owned(),
-                cose_alg: None,
-                aaguid: None,
-                aaid: Some(r.aaid.clone()),
-                fmt: "uaf".to_owned(),
-                attestation_type: r.attestation.as_str().to_owned(),
-                trusted: r.trusted,
-                sign_count: r.sign_counter,
-                flags: None,
-                transports: Vec::new(),
+            .map(|r| {
+                let mut claim = CredentialClaim {
+                    role: None,
+                    kind: None,
+                    protocol: "uaf".to_owned(),
+                    id: b64::encode(&r.key_id),
+                    public_key: b64::encode(&r.public_key),
+                    public_key_format: r.public_key_encoding.name().to_owned(),
+                    alg: r.sign_alg.name().to_owned(),
+                    cose_alg: None,
+                    aaguid: None,
+                    aaid: Some(r.aaid.clone()),
+                    fmt: "uaf".to_owned(),
+                    attestation_type: r.attestation.as_str().to_owned(),
+                    trusted: r.trusted,
+                    sign_count: r.sign_counter,
+                    flags: None,
+                    transports: Vec::new(),
+                    metadata: None,
+                };
+                if let Some(m) = check.metadata {
+                    let verdict = m
+                        .check_uaf_under(check.metadata_policy, r, check.now)
+                        .map_err(|error| GatewayError::Metadata { role: None, error })?;
+                    if let Some(verdict) = verdict {
+                        claim.trusted |= verdict.trusted;
+                        claim.metadata = Some((&verdict).into());
+                    }
+                    if v.uaf_require_trusted && !claim.trusted {
+                        return Err(GatewayError::Uaf(crate::uaf::UafError::Assertion {
+                            index: 0,
+                            error: crate::uaf::AssertionError::Untrusted {
+                                aaid: r.aaid.clone(),
+                                attestation: r.attestation.as_str(),
+                            },
+                        }));
+                    }
+                }
+                Ok(claim)
             })
-            .collect())
+            .collect()
     }
 }

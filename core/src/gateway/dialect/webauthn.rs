@@ -3,7 +3,7 @@
 
 use super::{Check, OptionsRequest, Registration, Rules, Verifier};
 use crate::b64;
-use crate::gateway::error::{GatewayError, RequestError};
+use crate::gateway::error::{CredentialRole, GatewayError, RequestError};
 use crate::gateway::token::{CredentialClaim, FlagsClaim};
 use crate::webauthn::client_data::ClientData;
 use crate::webauthn::{
@@ -79,21 +79,70 @@ impl Registration for WebauthnRegistration {
     }
 
     fn verify(&self, check: &Check<'_>) -> Result<Vec<CredentialClaim>, GatewayError> {
-        Ok(vec![verify(&self.credential, &self.challenge, check)?])
+        Ok(vec![
+            verify(&self.credential, &self.challenge, check).map_err(|e| e.in_role(None))?,
+        ])
     }
 }
 
-/// Verifies one WebAuthn credential and describes it for the header.
+/// Why a WebAuthn credential was refused: its verification, or metadata.
+#[derive(Debug)]
+pub(in crate::gateway) enum Fido2Error {
+    Webauthn(WebauthnError),
+    Metadata(crate::metadata::MetadataError),
+}
+
+impl From<WebauthnError> for Fido2Error {
+    fn from(e: WebauthnError) -> Self {
+        Self::Webauthn(e)
+    }
+}
+
+impl Fido2Error {
+    /// The gateway's error, for the credential in `role`.
+    pub(in crate::gateway) fn in_role(self, role: Option<CredentialRole>) -> GatewayError {
+        match self {
+            Self::Webauthn(error) => GatewayError::Webauthn { role, error },
+            Self::Metadata(error) => GatewayError::Metadata { role, error },
+        }
+    }
+}
+
+/// Verifies one WebAuthn credential and describes it for the header,
+/// with what metadata says of its authenticator when there is metadata.
 pub(in crate::gateway) fn verify(
     credential: &RegistrationCredential,
     challenge: &[u8],
     check: &Check<'_>,
-) -> Result<CredentialClaim, WebauthnError> {
+) -> Result<CredentialClaim, Fido2Error> {
     let v = check.verifier;
+    // With metadata, trust is decided after its statement's roots.
+    let policy = if check.metadata.is_some() {
+        &v.policy_before_metadata
+    } else {
+        &v.policy
+    };
     let verified = verify_registration(
-        credential, challenge, check.rp, &v.anchors, &v.policy, check.now,
+        credential, challenge, check.rp, &v.anchors, policy, check.now,
     )?;
-    Ok(claim(&verified))
+    let mut claim = claim(&verified);
+    if let Some(m) = check.metadata {
+        let verdict = m
+            .check_webauthn_under(check.metadata_policy, &verified, check.now)
+            .map_err(Fido2Error::Metadata)?;
+        if let Some(verdict) = verdict {
+            claim.trusted |= verdict.trusted;
+            claim.metadata = Some((&verdict).into());
+        }
+        if !v.policy.accept_untrusted && !claim.trusted {
+            return Err(WebauthnError::Untrusted {
+                fmt: verified.fmt.id(),
+                attestation_type: verified.attestation_type.as_str(),
+            }
+            .into());
+        }
+    }
+    Ok(claim)
 }
 
 fn claim(v: &VerifiedRegistration) -> CredentialClaim {
@@ -120,6 +169,7 @@ fn claim(v: &VerifiedRegistration) -> CredentialClaim {
             bs: v.flags.bs(),
         }),
         transports: v.transports.clone(),
+        metadata: None,
     }
 }
 

@@ -61,6 +61,36 @@ pub struct CredentialClaim {
     /// Transports the client reported (WebAuthn).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transports: Vec<String>,
+    /// What FIDO metadata says of the authenticator, when an entry matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<MetadataClaim>,
+}
+
+/// The metadata entry that described a credential's authenticator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetadataClaim {
+    /// The statement's description.
+    pub description: String,
+    /// The latest status report in effect.
+    pub status: Option<String>,
+    /// The latest certification level in effect.
+    pub certification: Option<String>,
+    /// The latest status report's date (`YYYY-MM-DD`).
+    pub effective_date: Option<String>,
+    /// `blob` or `statements`.
+    pub source: String,
+}
+
+impl From<&crate::metadata::MetadataVerdict> for MetadataClaim {
+    fn from(v: &crate::metadata::MetadataVerdict) -> Self {
+        Self {
+            description: v.description.clone(),
+            status: v.status.clone(),
+            certification: v.certification.clone(),
+            effective_date: v.effective_date.clone(),
+            source: v.source.as_str().to_owned(),
+        }
+    }
 }
 
 /// The claims of the verified-credential header.

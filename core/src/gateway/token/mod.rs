@@ -10,7 +10,7 @@ mod claims;
 mod signer;
 mod verify;
 
-pub use claims::{CredentialClaim, CredentialClaims, FlagsClaim};
+pub use claims::{CredentialClaim, CredentialClaims, FlagsClaim, MetadataClaim};
 pub use signer::{TokenSigner, jwks_json};
 pub use verify::verify_token;
 
