@@ -376,3 +376,85 @@ fn the_fido_conformance_blob_verifies_at_an_instant_in_its_validity() {
         Err(BlobError::NoPath { .. })
     ));
 }
+
+fn serial(der: &[u8]) -> Vec<u8> {
+    fidogate_core::trust::Cert::parse(der, 0)
+        .unwrap()
+        .x509()
+        .raw_serial()
+        .to_vec()
+}
+
+fn day(secs: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(secs).unwrap()
+}
+
+#[test]
+fn crls_revoke_the_signing_path_when_signed_and_current() {
+    use fidogate_core::metadata::{Revocation, RevocationError, check_revocation};
+    let p = pki(alg::ES256, 660);
+    let blob = jws(
+        "ES256",
+        &p.signer.key,
+        &[&p.signer, &p.inter],
+        &json!({}),
+        &payload(),
+    );
+    let v = verify_blob(blob.as_bytes(), &[root(&p.root, "r")], AT).unwrap();
+    let (from, until) = (day(AT.as_secs() - 86_400), day(AT.as_secs() + 86_400 * 30));
+    let check = |crls: &[Vec<u8>], mode| check_revocation(&v.path, &v.root_anchor, crls, mode, AT);
+    let clean_ca = certs::crl(&p.inter, &[], from, until);
+    let clean_root = certs::crl(&p.root, &[], from, until);
+    // require: a current CRL from every issuer of the path.
+    assert!(check(&[clean_ca.clone(), clean_root.clone()], Revocation::Require).is_ok());
+    assert!(matches!(
+        check(&[clean_ca.clone()], Revocation::Require),
+        Err(RevocationError::Missing { index: 1, .. })
+    ));
+    assert!(check(&[clean_ca.clone()], Revocation::IfPresent).is_ok());
+    assert!(check(&[], Revocation::IfPresent).is_ok());
+    // The signer revoked by its CA; the CA revoked by the root.
+    let revoked = certs::crl(&p.inter, &[serial(&p.signer.der)], from, until);
+    assert!(matches!(
+        check(&[revoked.clone()], Revocation::IfPresent),
+        Err(RevocationError::Revoked { index: 0, .. })
+    ));
+    let ca_revoked = certs::crl(&p.root, &[serial(&p.inter.der)], from, until);
+    assert!(matches!(
+        check(&[clean_ca.clone(), ca_revoked], Revocation::Require),
+        Err(RevocationError::Revoked { index: 1, .. })
+    ));
+    // Off reads nothing, not even a revoking CRL.
+    assert!(check(&[revoked, b"junk".to_vec()], Revocation::Off).is_ok());
+    // A CRL past its nextUpdate, or not yet valid.
+    let expired = certs::crl(
+        &p.inter,
+        &[],
+        day(AT.as_secs() - 86_400 * 60),
+        day(AT.as_secs() - 86_400),
+    );
+    assert!(matches!(
+        check(&[expired], Revocation::IfPresent),
+        Err(RevocationError::NotCurrent { .. })
+    ));
+    let future = certs::crl(&p.inter, &[], day(AT.as_secs() + 86_400), until);
+    assert!(matches!(
+        check(&[future], Revocation::IfPresent),
+        Err(RevocationError::NotCurrent { .. })
+    ));
+    // A CRL naming the CA as issuer but signed by someone else.
+    let impostor = certs::intermediate_ca(
+        "metadata test CA-1",
+        SigningKey::generate(alg::ES256, 669),
+        &p.root,
+    );
+    let forged = certs::crl(&impostor, &[], from, until);
+    assert!(matches!(
+        check(&[forged], Revocation::IfPresent),
+        Err(RevocationError::Signature { .. })
+    ));
+    assert!(matches!(
+        check(&[b"junk".to_vec()], Revocation::IfPresent),
+        Err(RevocationError::Malformed { .. })
+    ));
+}

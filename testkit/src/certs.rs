@@ -159,3 +159,34 @@ pub fn aaguid_extension(aaguid: [u8; 16]) -> CustomExtension {
     content.extend_from_slice(&aaguid);
     CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 45724, 1, 1, 4], content)
 }
+
+/// A CRL from `issuer` listing the certificates with `serials` (their
+/// DER serial bytes), valid from `this_update` to `next_update`.
+pub fn crl(
+    issuer: &Issued,
+    serials: &[Vec<u8>],
+    this_update: OffsetDateTime,
+    next_update: OffsetDateTime,
+) -> Vec<u8> {
+    let params = rcgen::CertificateRevocationListParams {
+        this_update,
+        next_update,
+        crl_number: rcgen::SerialNumber::from_slice(&[1]),
+        issuing_distribution_point: None,
+        revoked_certs: serials
+            .iter()
+            .map(|s| rcgen::RevokedCertParams {
+                serial_number: rcgen::SerialNumber::from_slice(s),
+                revocation_time: this_update,
+                reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            })
+            .collect(),
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    };
+    params
+        .signed_by(&issuer.cert, &issuer.key_pair)
+        .expect("CRL")
+        .der()
+        .to_vec()
+}

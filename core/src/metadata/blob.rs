@@ -113,6 +113,8 @@ pub struct VerifiedBlob {
     pub payload: Payload,
     /// The root the path reached (its subject).
     pub root: String,
+    /// That root.
+    pub root_anchor: TrustAnchor,
     /// The path's certificates, the signer first, the root excluded.
     pub path: Vec<Vec<u8>>,
     /// Until when every certificate of the path is valid: a BLOB verified
@@ -245,6 +247,7 @@ impl SignedBlob {
         Ok(VerifiedBlob {
             payload: Payload::parse(&self.payload)?,
             root: root.name().to_owned(),
+            root_anchor: root.clone(),
             path: path
                 .iter()
                 .filter_map(|&i| self.x5c.get(i).cloned())
