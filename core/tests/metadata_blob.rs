@@ -56,35 +56,7 @@ fn payload() -> Value {
     })
 }
 
-/// A compact JWS of `payload`, signed by `key` the way `alg` says (ES256:
-/// raw r || s unless `der`), with `header` members added.
-fn jws(
-    jws_alg: &str,
-    key: &SigningKey,
-    x5c: &[&Issued],
-    header: &Value,
-    payload: &Value,
-) -> String {
-    let mut h = json!({
-        "alg": jws_alg,
-        "typ": "JWT",
-        "x5c": x5c.iter().map(|c| b64::encode_std(&c.der)).collect::<Vec<_>>(),
-    });
-    for (k, v) in header.as_object().unwrap() {
-        h[k] = v.clone();
-    }
-    let input = format!(
-        "{}.{}",
-        b64::encode(h.to_string().as_bytes()),
-        b64::encode(payload.to_string().as_bytes())
-    );
-    let sig = if jws_alg == "ES256" && header.get("der").is_none() {
-        key.sign_fixed(input.as_bytes())
-    } else {
-        key.sign(input.as_bytes())
-    };
-    format!("{input}.{}", b64::encode(&sig))
-}
+use fidogate_testkit::mds::jws;
 
 struct Pki {
     root: Issued,
@@ -92,17 +64,17 @@ struct Pki {
     signer: Issued,
 }
 
+/// The testkit's metadata PKI, with a signer of `key_alg`.
 fn pki(key_alg: i64, seed: u64) -> Pki {
-    let root = certs::root_ca("metadata test root", SigningKey::generate(alg::ES256, seed));
-    let inter = certs::intermediate_ca(
-        "metadata test CA-1",
-        SigningKey::generate(alg::ES256, seed + 1),
-        &root,
-    );
-    let signer = signer(key_alg, seed + 2, &inter);
+    let p = fidogate_testkit::mds::MdsPki::new(seed);
+    let signer = if key_alg == alg::ES256 {
+        p.signer
+    } else {
+        signer(key_alg, seed + 2, &p.ca)
+    };
     Pki {
-        root,
-        inter,
+        root: p.root,
+        inter: p.ca,
         signer,
     }
 }

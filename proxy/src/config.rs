@@ -87,8 +87,62 @@ pub struct FileConfig {
     /// Attestation trust anchors.
     #[serde(default)]
     pub trust_anchors: Vec<AnchorConfig>,
+    /// FIDO metadata (MDS3): a BLOB, statements, and the policy; off when
+    /// absent.
+    #[serde(default)]
+    pub metadata: Option<MetadataConfig>,
     /// The engine.
     pub gateway: GatewayConfig,
+}
+
+/// The `metadata` section.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetadataConfig {
+    /// The signed BLOB (the compact JWS the FIDO MDS serves).
+    #[serde(default)]
+    pub blob_file: Option<PathBuf>,
+    /// PEM roots the BLOB may chain to, besides the shipped GlobalSign
+    /// Root CA - R3.
+    #[serde(default)]
+    pub roots: Vec<PathBuf>,
+    /// CRL files (PEM or DER) for the BLOB's signing path.
+    #[serde(default)]
+    pub crl_files: Vec<PathBuf>,
+    /// `require`, `if_present` or `off`.
+    #[serde(default = "default_revocation")]
+    pub revocation: String,
+    /// Metadata statement files, folders of them, or decoded payloads:
+    /// the operator vouches for them.
+    #[serde(default)]
+    pub statements: Vec<PathBuf>,
+    /// Where the last accepted BLOB's `no` is kept (a BLOB must not go
+    /// backwards); not kept when absent.
+    #[serde(default)]
+    pub state_file: Option<PathBuf>,
+    /// A BLOB past its `nextUpdate`: `reject` or `warn`.
+    #[serde(default = "default_stale")]
+    pub stale: String,
+    /// Accepted `legalHeader` values; any when empty.
+    #[serde(default)]
+    pub legal_headers: Vec<String>,
+    /// How often the BLOB file is looked at for a new one, in seconds; 0
+    /// never.
+    #[serde(default = "default_reload_secs")]
+    pub reload_secs: u64,
+    /// What metadata decides (routes may have their own).
+    #[serde(default)]
+    pub policy: fidogate_core::gateway::MetadataPolicyConfig,
+}
+
+fn default_revocation() -> String {
+    "if_present".to_owned()
+}
+fn default_stale() -> String {
+    "warn".to_owned()
+}
+fn default_reload_secs() -> u64 {
+    60
 }
 
 fn default_listen() -> Vec<ListenConfig> {
@@ -259,6 +313,12 @@ pub struct Loaded {
     pub metrics: Option<SocketAddr>,
     /// `upstream_tls.ca_file`, resolved, and its certificates (DER), read.
     pub upstream_roots: Option<(PathBuf, Vec<Vec<u8>>)>,
+    /// The `metadata` section, its files read, and what they held when
+    /// loaded.
+    pub metadata: Option<(
+        crate::metadata_files::Settings,
+        crate::metadata_files::Configured,
+    )>,
 }
 
 /// Reads and validates `path`, applying environment overrides from `env`
@@ -475,7 +535,18 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
             }
         }
     };
+    let metadata = match &cfg.metadata {
+        None => None,
+        Some(m) => {
+            let settings = metadata_settings(m, &resolve).map_err(|(k, p)| err(&k, p))?;
+            let now = fidogate_core::UnixTime::from_system(std::time::SystemTime::now());
+            let configured = crate::metadata_files::load_configured(&settings, now)
+                .map_err(|(k, p)| err(&k, p))?;
+            Some((settings, configured))
+        }
+    };
     Ok(Loaded {
+        metadata,
         upstream_roots,
         signing_key_path: resolve(&cfg.signing_key_file),
         secret_path: resolve(&cfg.secret_file),
@@ -490,6 +561,74 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
         anchors,
         redis_roots,
         metrics,
+    })
+}
+
+/// The `metadata` section's files read and its values checked.
+fn metadata_settings(
+    m: &MetadataConfig,
+    resolve: &dyn Fn(&Path) -> PathBuf,
+) -> Result<crate::metadata_files::Settings, (String, String)> {
+    use fidogate_core::metadata::{Revocation, read_crls};
+    let revocation = Revocation::parse(&m.revocation).ok_or_else(|| {
+        (
+            "metadata.revocation".to_owned(),
+            format!("{:?}: must be require, if_present or off", m.revocation),
+        )
+    })?;
+    let stale_reject = match m.stale.as_str() {
+        "reject" => true,
+        "warn" => false,
+        other => {
+            return Err((
+                "metadata.stale".to_owned(),
+                format!("{other:?}: must be reject or warn"),
+            ));
+        }
+    };
+    let extra: Vec<PathBuf> = m.roots.iter().map(|p| resolve(p)).collect();
+    let mut roots = fidogate_core::metadata::default_metadata_roots()
+        .map_err(|e| ("metadata.roots".to_owned(), e.to_string()))?;
+    for (i, p) in extra.iter().enumerate() {
+        let found = crate::metadata_files::roots(std::slice::from_ref(p))
+            .map_err(|e| (format!("metadata.roots[{i}]"), e.to_string()))?;
+        // The shipped root comes back first each time: skip it.
+        roots.extend(found.into_iter().skip(1));
+    }
+    let mut crls = Vec::new();
+    for (i, p) in m.crl_files.iter().enumerate() {
+        let key = format!("metadata.crl_files[{i}]");
+        let p = resolve(p);
+        let bytes = std::fs::read(&p)
+            .map_err(|e| (key.clone(), format!("cannot read {}: {e}", p.display())))?;
+        crls.extend(read_crls(&bytes).map_err(|e| (key, format!("{}: {e}", p.display())))?);
+    }
+    if revocation == Revocation::Require && crls.is_empty() {
+        return Err((
+            "metadata.crl_files".to_owned(),
+            "revocation is require, and no CRL file is named".to_owned(),
+        ));
+    }
+    if m.blob_file.is_none() && m.statements.is_empty() {
+        return Err((
+            "metadata".to_owned(),
+            "names neither a blob_file nor statements".to_owned(),
+        ));
+    }
+    let policy = m
+        .policy
+        .policy("metadata.policy")
+        .map_err(|e| (e.key, e.problem))?;
+    Ok(crate::metadata_files::Settings {
+        blob_file: m.blob_file.as_deref().map(resolve),
+        roots,
+        crls,
+        revocation,
+        statements: m.statements.iter().map(|p| resolve(p)).collect(),
+        state_file: m.state_file.as_deref().map(resolve),
+        stale_reject,
+        legal_headers: m.legal_headers.clone(),
+        policy,
     })
 }
 

@@ -702,3 +702,193 @@ fn upstream_tls_is_checked_at_start_and_named() {
     ));
     assert_eq!(key, "upstream_tls.verify");
 }
+
+#[test]
+fn the_metadata_section_is_checked_by_key_at_start() {
+    use fidogate_testkit::mds::MdsPki;
+    let d = temp_dir("mds");
+    let pki = MdsPki::new(980);
+    let root = d.join("root.pem");
+    std::fs::write(&root, pki.root.pem()).unwrap();
+    let blob = |no: u64, next_update: &str| {
+        pki.blob(&serde_json::json!({"legalHeader": "terms", "no": no, "nextUpdate": next_update, "entries": []}))
+    };
+    let good = d.join("blob.jwt");
+    std::fs::write(&good, blob(5, "2049-01-01")).unwrap();
+    let stale = d.join("stale.jwt");
+    std::fs::write(&stale, blob(6, "2020-01-01")).unwrap();
+    let junk = d.join("junk.pem");
+    std::fs::write(&junk, "not a CRL").unwrap();
+    let statements = d.join("statements");
+    std::fs::create_dir_all(&statements).unwrap();
+    std::fs::copy(&good, statements.join("a-blob.jwt")).unwrap();
+    let with = |section: &str| {
+        format!(
+            "metadata:\n{}\n{MINIMAL}",
+            section
+                .replace("$GOOD", &good.display().to_string())
+                .replace("$STALE", &stale.display().to_string())
+                .replace("$ROOT", &root.display().to_string())
+                .replace("$JUNK", &junk.display().to_string())
+                .replace("$STATEMENTS", &statements.display().to_string())
+        )
+    };
+    let ok = |section: &str| {
+        let f = d.join("ok.yaml");
+        std::fs::write(&f, with(section)).unwrap();
+        load(&f, &no_env).unwrap_or_else(|e| panic!("{section}: {e}"))
+    };
+    let loaded = ok("  blob_file: $GOOD\n  roots: [$ROOT]");
+    let (_, configured) = loaded.metadata.unwrap();
+    assert_eq!(configured.loaded.blob.unwrap().no, 5);
+    // stale: warn loads, with a warning.
+    let (_, configured) = ok("  blob_file: $STALE\n  roots: [$ROOT]")
+        .metadata
+        .unwrap();
+    assert!(
+        configured
+            .warnings
+            .iter()
+            .any(|w| w.contains("past its nextUpdate"))
+    );
+    for (section, key, problem) in [
+        (
+            "  blob_file: $GOOD",
+            "metadata.blob_file",
+            "does not lead to a configured metadata root",
+        ),
+        (
+            "  blob_file: $STALE\n  roots: [$ROOT]\n  stale: reject",
+            "metadata.blob_file",
+            "stale is reject",
+        ),
+        (
+            "  blob_file: $GOOD\n  roots: [$ROOT]\n  legal_headers: [\"other terms\"]",
+            "metadata.blob_file",
+            "legalHeader",
+        ),
+        (
+            "  blob_file: $GOOD\n  roots: [$JUNK]",
+            "metadata.roots[0]",
+            "no CERTIFICATE block",
+        ),
+        (
+            "  blob_file: $GOOD\n  roots: [$ROOT]\n  crl_files: [$JUNK]",
+            "metadata.crl_files[0]",
+            "CRL",
+        ),
+        (
+            "  blob_file: $GOOD\n  roots: [$ROOT]\n  revocation: require",
+            "metadata.crl_files",
+            "no CRL file",
+        ),
+        (
+            "  blob_file: $GOOD\n  revocation: sometimes",
+            "metadata.revocation",
+            "require, if_present or off",
+        ),
+        (
+            "  blob_file: $GOOD\n  stale: ignore",
+            "metadata.stale",
+            "reject or warn",
+        ),
+        (
+            "  statements: [$STATEMENTS]",
+            "metadata.statements[0]",
+            "name it in metadata.blob_file",
+        ),
+        (
+            "  statements: [/nonexistent/s.json]",
+            "metadata.statements[0]",
+            "cannot read",
+        ),
+        (
+            "  reload_secs: 5",
+            "metadata",
+            "neither a blob_file nor statements",
+        ),
+        (
+            "  blob_file: $GOOD\n  roots: [$ROOT]\n  policy: { reject_statuses: [BROKEN] }",
+            "metadata.policy.reject_statuses",
+            "not an authenticator status",
+        ),
+        (
+            "  blob_file: $GOOD\n  roots: [$ROOT]\n  policy: { require_certified: GOLD }",
+            "metadata.policy.require_certified",
+            "not a certification level",
+        ),
+        ("  blob_file: $GOOD\n  colour: blue", "metadata", "colour"),
+    ] {
+        let (k, p) = error_for(&with(section));
+        assert!(k.starts_with(key), "{section}: {k}: {p}");
+        assert!(p.contains(problem), "{section}: {k}: {p}");
+    }
+}
+
+#[test]
+fn the_state_file_keeps_no_from_going_backwards_and_a_blob_as_of_its_import() {
+    use fidogate_proxy::metadata_files::{State, write_state};
+    use fidogate_testkit::mds::MdsPki;
+    let d = temp_dir("mds-state");
+    let pki = MdsPki::new(985);
+    let root = d.join("root.pem");
+    std::fs::write(&root, pki.root.pem()).unwrap();
+    let blob_file = d.join("blob.jwt");
+    let state = d.join("state.json");
+    let config = d.join("fidogate.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "metadata:\n  blob_file: {}\n  roots: [{}]\n  state_file: {}\n{MINIMAL}",
+            blob_file.display(),
+            root.display(),
+            state.display()
+        ),
+    )
+    .unwrap();
+    let write_blob = |no: u64| {
+        let b = pki.blob(&serde_json::json!({"no": no, "nextUpdate": "2049-01-01", "entries": []}));
+        std::fs::write(&blob_file, &b).unwrap();
+        b
+    };
+    let sha = |b: &str| -> String {
+        fidogate_core::crypto::sha256(b.as_bytes())
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect()
+    };
+    let b = write_blob(7);
+    let (_, c) = load(&config, &no_env).unwrap().metadata.unwrap();
+    let recorded = c.state.unwrap();
+    assert_eq!(
+        (recorded.no, recorded.sha256.as_str()),
+        (7, sha(&b).as_str())
+    );
+    write_state(&state, &recorded).unwrap();
+    // Lower or equal `no` in another file: refused by name.
+    write_blob(6);
+    let e = load(&config, &no_env).unwrap_err();
+    assert_eq!(e.key, "metadata.blob_file");
+    assert!(e.problem.contains("not higher than 7"), "{}", e.problem);
+    // The file imported before is verified as of its import: recorded at
+    // an instant the signer was not yet valid, it fails, which shows the
+    // recorded instant is the one used.
+    let b = write_blob(8);
+    write_state(
+        &state,
+        &State {
+            no: 8,
+            sha256: sha(&b),
+            verified_at: 1_000_000_000,
+        },
+    )
+    .unwrap();
+    let e = load(&config, &no_env).unwrap_err();
+    assert!(e.problem.contains("2001-09-09"), "{}", e.problem);
+    // A state file that is not one is named.
+    std::fs::write(&state, "{").unwrap();
+    assert_eq!(
+        load(&config, &no_env).unwrap_err().key,
+        "metadata.state_file"
+    );
+}

@@ -20,6 +20,7 @@ pub mod der;
 pub mod formats;
 pub mod keycred;
 pub mod keys;
+pub mod mds;
 pub mod uaf;
 pub mod vectors;
 pub mod webauthn;

@@ -195,3 +195,29 @@ pub fn check_revocation(
     }
     Ok(())
 }
+
+/// The CRLs in a file: PEM (`X509 CRL` blocks) or one DER CRL.
+pub fn read_crls(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let text_start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    let is_pem = text_start
+        .and_then(|i| bytes.get(i..))
+        .is_some_and(|rest| rest.starts_with(b"-----BEGIN"));
+    if !is_pem {
+        CertificateRevocationList::from_der(bytes).map_err(|e| format!("not a CRL: {e}"))?;
+        return Ok(vec![bytes.to_vec()]);
+    }
+    let mut out = Vec::new();
+    for pem in x509_parser::pem::Pem::iter_from_buffer(bytes) {
+        let pem = pem.map_err(|e| format!("not PEM: {e}"))?;
+        if pem.label != "X509 CRL" {
+            continue;
+        }
+        CertificateRevocationList::from_der(&pem.contents)
+            .map_err(|e| format!("not a CRL: {e}"))?;
+        out.push(pem.contents);
+    }
+    if out.is_empty() {
+        return Err("holds no X509 CRL block".into());
+    }
+    Ok(out)
+}

@@ -14,7 +14,7 @@ mod payload;
 mod roots;
 
 pub use blob::{BlobError, MAX_BLOB_LEN, MAX_PATH_LEN, SignedBlob, VerifiedBlob, verify_blob};
-pub use crl::{Revocation, RevocationError, check_revocation};
+pub use crl::{Revocation, RevocationError, check_revocation, read_crls};
 pub use date::{Date, DateError};
 pub use decide::{
     AUTHENTICATOR_STATUSES, DEFAULT_REJECT_STATUSES, EntrySource, Metadata, MetadataError,

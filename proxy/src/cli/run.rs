@@ -150,6 +150,22 @@ pub(crate) fn run(cmd: &Run) -> ExitCode {
             gateway
         }
     };
+    if let Some((settings, configured)) = &loaded.metadata {
+        let state =
+            fidogate_proxy::metadata_files::put_in_force(&gateway, settings, configured.clone());
+        let every = file.metadata.as_ref().map_or(0, |m| m.reload_secs);
+        if settings.blob_file.is_some() && every > 0 {
+            let watching = fidogate_proxy::metadata_files::watch(
+                gateway.clone(),
+                settings.clone(),
+                Duration::from_secs(every),
+                state,
+            );
+            if let Err(e) = watching {
+                tracing::warn!(error = %e, "metadata: the BLOB file is not watched");
+            }
+        }
+    }
     let conf = ServerConf {
         threads: file.threads,
         grace_period_seconds: Some(file.grace_period_secs),
