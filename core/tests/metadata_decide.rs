@@ -205,32 +205,48 @@ fn the_certification_level_is_the_latest_in_effect() {
 fn the_statement_checks_type_algorithm_and_roots() {
     let root = attestation_root(730);
     let reg = register(&Authenticator::packed_x5c(alg::ES256, 731, &root));
-    let check = |edit: &dyn Fn(&mut Value)| {
+    let check_under = |policy: MetadataPolicy, edit: &dyn Fn(&mut Value)| {
         let mut s = statement(&root);
         edit(&mut s);
         metadata(
             json!([soft_entry(json!([{"status": "FIDO_CERTIFIED_L1"}]), s)]),
-            MetadataPolicy::default(),
+            policy,
         )
         .check_webauthn(&reg, AT)
     };
-    assert!(check(&|_| {}).unwrap().unwrap().trusted);
+    let check = |edit: &dyn Fn(&mut Value)| check_under(MetadataPolicy::default(), edit);
+    let strict = || MetadataPolicy {
+        refuse_unlisted_algorithm: true,
+        ..MetadataPolicy::default()
+    };
+    let v = check(&|_| {}).unwrap().unwrap();
+    assert!(v.trusted);
+    assert_eq!(v.unlisted_algorithm, None);
     let e = check(&|s| s["attestationTypes"] = json!(["attca"])).unwrap_err();
     assert!(
         e.to_string()
             .contains("does not list attestation type basic_full (it lists attca)"),
         "{e}"
     );
-    let e = check(&|s| s["authenticationAlgorithms"] = json!(["rsassa_pkcsv15_sha256_raw"]))
-        .unwrap_err();
+    // An algorithm the statement leaves out: reported by default, refused
+    // under refuse_unlisted_algorithm.
+    let rsa_only =
+        |s: &mut Value| s["authenticationAlgorithms"] = json!(["rsassa_pkcsv15_sha256_raw"]);
+    let v = check(&rsa_only).unwrap().unwrap();
+    assert_eq!((v.unlisted_algorithm, v.trusted), (Some(-7), true));
+    let e = check_under(strict(), &rsa_only).unwrap_err();
     assert!(e.to_string().contains("does not list algorithm -7"), "{e}");
     // authenticatorGetInfo's COSE list, where present, decides.
-    let e = check(&|s| {
+    let e = check_under(strict(), &|s| {
         s["authenticatorGetInfo"] = json!({"algorithms": [{"type": "public-key", "alg": -257}]})
     })
     .unwrap_err();
     assert!(e.to_string().contains("(it lists -257)"), "{e}");
-    assert!(check(&|s| s["authenticatorGetInfo"] = json!({"algorithms": [{"alg": -7}]})).is_ok());
+    let v = check_under(strict(), &|s| {
+        s["authenticatorGetInfo"] = json!({"algorithms": [{"alg": -7}]});
+        s["authenticationAlgorithms"] = json!(["rsassa_pkcsv15_sha256_raw"]);
+    });
+    assert_eq!(v.unwrap().unwrap().unlisted_algorithm, None);
     // Roots that the chain does not reach: described, not trusted (and
     // require_trusted decides).
     let other = attestation_root(739);

@@ -107,6 +107,10 @@ pub struct MetadataPolicyConfig {
     /// Statuses that refuse when a report in effect has one.
     #[serde(default = "default_reject_statuses")]
     pub reject_statuses: Vec<String>,
+    /// Refuse a WebAuthn credential whose algorithm the statement does
+    /// not list (else the header reports it).
+    #[serde(default)]
+    pub refuse_unlisted_algorithm: bool,
 }
 
 fn default_reject_statuses() -> Vec<String> {
@@ -122,6 +126,7 @@ impl Default for MetadataPolicyConfig {
             require_entry: false,
             require_certified: None,
             reject_statuses: default_reject_statuses(),
+            refuse_unlisted_algorithm: false,
         }
     }
 }
@@ -154,6 +159,7 @@ impl MetadataPolicyConfig {
             require_entry: self.require_entry,
             require_certified: self.require_certified.clone(),
             reject_statuses: self.reject_statuses.clone(),
+            refuse_unlisted_algorithm: self.refuse_unlisted_algorithm,
         })
     }
 }

@@ -80,12 +80,18 @@ pub struct MetadataPolicy {
     pub require_certified: Option<String>,
     /// Statuses that refuse when a report in effect has one.
     pub reject_statuses: Vec<String>,
+    /// Refuse a WebAuthn credential whose algorithm the statement does
+    /// not list. Off by default: real statements lag their authenticators
+    /// (Windows Hello's lists RS256 only, and ECC TPMs make ES256 keys),
+    /// so the mismatch is reported in the header instead.
+    pub refuse_unlisted_algorithm: bool,
 }
 
 impl Default for MetadataPolicy {
     fn default() -> Self {
         Self {
             require_entry: false,
+            refuse_unlisted_algorithm: false,
             require_certified: None,
             reject_statuses: DEFAULT_REJECT_STATUSES
                 .iter()
@@ -129,6 +135,9 @@ pub struct MetadataVerdict {
     pub source: EntrySource,
     /// The attestation chain leads to the statement's attestation roots.
     pub trusted: bool,
+    /// The credential's COSE algorithm, when the statement does not list
+    /// it (and the policy does not refuse that).
+    pub unlisted_algorithm: Option<i64>,
 }
 
 /// Why metadata refused a registration.
@@ -347,7 +356,9 @@ impl Metadata {
             } else {
                 true
             };
-            if !alg_ok {
+            if !alg_ok && !policy.refuse_unlisted_algorithm {
+                verdict.unlisted_algorithm = Some(reg.alg);
+            } else if !alg_ok {
                 let listed = if statement.cose_algorithms.is_empty() {
                     statement.authentication_algorithms.join(", ")
                 } else {
@@ -529,6 +540,7 @@ impl Metadata {
             effective_date: last.and_then(|r| r.effective_date).map(|d| d.to_iso()),
             source,
             trusted: false,
+            unlisted_algorithm: None,
         })
     }
 }

@@ -264,6 +264,7 @@ fn verdict_json(v: &fidogate_core::metadata::MetadataVerdict) -> serde_json::Val
         "certification": v.certification,
         "effective_date": v.effective_date,
         "source": v.source.as_str(),
+        "unlisted_algorithm": v.unlisted_algorithm,
     })
 }
 

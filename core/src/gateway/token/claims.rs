@@ -79,6 +79,9 @@ pub struct MetadataClaim {
     pub effective_date: Option<String>,
     /// `blob` or `statements`.
     pub source: String,
+    /// The credential's COSE algorithm, when the statement does not list it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unlisted_algorithm: Option<i64>,
 }
 
 impl From<&crate::metadata::MetadataVerdict> for MetadataClaim {
@@ -89,6 +92,7 @@ impl From<&crate::metadata::MetadataVerdict> for MetadataClaim {
             certification: v.certification.clone(),
             effective_date: v.effective_date.clone(),
             source: v.source.as_str().to_owned(),
+            unlisted_algorithm: v.unlisted_algorithm,
         }
     }
 }
