@@ -106,7 +106,8 @@ fn real_captures_with_an_entry_are_trusted_by_their_statements() {
         return;
     };
     let now = UnixTime::from_system(std::time::SystemTime::now());
-    let loaded = fidogate_proxy::metadata_files::load(&[json.clone()], &[], now).unwrap();
+    let loaded =
+        fidogate_proxy::metadata_files::load(std::slice::from_ref(&json), &[], now).unwrap();
     let payload = &loaded.metadata.statements;
     assert!(
         payload.entries.len() > 400,
