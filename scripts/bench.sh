@@ -16,7 +16,7 @@ rm -rf target/criterion
 for backend in rust-crypto aws-lc; do
   echo "== criterion, $backend backend"
   cargo bench -p fidogate-bench --no-default-features --features "$backend" \
-    --bench verify --bench gateway -- --noplot
+    --bench verify --bench gateway --bench metadata -- --noplot
 done
 echo "== gateway load harness"
 cargo build --release -p fidogate-proxy -p fidogate-load

@@ -120,6 +120,30 @@ impl EntrySource {
     }
 }
 
+/// What an entry was found by; written out only for a refusal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryId {
+    /// An AAGUID (WebAuthn).
+    Aaguid([u8; 16]),
+    /// A UAF AAID, upper-case.
+    Aaid(String),
+    /// An attestation certificate key identifier.
+    KeyIdentifier(Vec<u8>),
+}
+
+impl std::fmt::Display for EntryId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Aaguid(a) => write!(f, "AAGUID {}", format_uuid(a)),
+            Self::Aaid(a) => write!(f, "AAID {a}"),
+            Self::KeyIdentifier(k) => {
+                f.write_str("key identifier ")?;
+                k.iter().try_for_each(|b| write!(f, "{b:02x}"))
+            }
+        }
+    }
+}
+
 /// What metadata says of one registration (the header's `metadata`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetadataVerdict {
@@ -262,7 +286,7 @@ impl Metadata {
         &self,
         aaguid: &[u8; 16],
         x5c: &[Vec<u8>],
-    ) -> Option<(&Entry, EntrySource, String)> {
+    ) -> Option<(&Entry, EntrySource, EntryId)> {
         let sources = [
             (Some(&self.statements), EntrySource::Statements),
             (self.blob.as_ref(), EntrySource::Blob),
@@ -270,7 +294,7 @@ impl Metadata {
         if aaguid.iter().any(|b| *b != 0) {
             return sources.iter().find_map(|(p, s)| {
                 p.and_then(|p| p.by_aaguid(aaguid))
-                    .map(|e| (e, *s, format!("AAGUID {}", format_uuid(aaguid))))
+                    .map(|e| (e, *s, EntryId::Aaguid(*aaguid)))
             });
         }
         let ids: Vec<Vec<u8>> = x5c
@@ -281,16 +305,14 @@ impl Metadata {
         sources.iter().find_map(|(p, s)| {
             let p = (*p)?;
             ids.iter().find_map(|id| {
-                p.by_key_identifier(id).map(|e| {
-                    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
-                    (e, *s, format!("key identifier {hex}"))
-                })
+                p.by_key_identifier(id)
+                    .map(|e| (e, *s, EntryId::KeyIdentifier(id.clone())))
             })
         })
     }
 
     /// The entry for a UAF AAID; statements first.
-    pub fn find_uaf(&self, aaid: &str) -> Option<(&Entry, EntrySource, String)> {
+    pub fn find_uaf(&self, aaid: &str) -> Option<(&Entry, EntrySource, EntryId)> {
         [
             (Some(&self.statements), EntrySource::Statements),
             (self.blob.as_ref(), EntrySource::Blob),
@@ -298,7 +320,7 @@ impl Metadata {
         .iter()
         .find_map(|(p, s)| {
             p.and_then(|p| p.by_aaid(aaid))
-                .map(|e| (e, *s, format!("AAID {}", aaid.to_ascii_uppercase())))
+                .map(|e| (e, *s, EntryId::Aaid(aaid.to_ascii_uppercase())))
         })
     }
 
@@ -338,7 +360,7 @@ impl Metadata {
                     && !statement.attestation_types.iter().any(|t| t == name)
                 {
                     return Err(MetadataError::Statement {
-                        id,
+                        id: id.to_string(),
                         what: "attestation type",
                         value: name.to_owned(),
                         listed: statement.attestation_types.join(", "),
@@ -370,7 +392,7 @@ impl Metadata {
                     ids.join(", ")
                 };
                 return Err(MetadataError::Statement {
-                    id,
+                    id: id.to_string(),
                     what: "algorithm",
                     value: reg.alg.to_string(),
                     listed,
@@ -420,7 +442,7 @@ impl Metadata {
                 });
                 if !has {
                     return Err(MetadataError::Statement {
-                        id,
+                        id: id.to_string(),
                         what: "protocol version",
                         value: format!("{}.{}", reg.upv.0, reg.upv.1),
                         listed: serde_json::Value::Array(listed.clone()).to_string(),
@@ -432,7 +454,7 @@ impl Metadata {
                 && !statement.authentication_algorithms.contains(&alg)
             {
                 return Err(MetadataError::Statement {
-                    id,
+                    id: id.to_string(),
                     what: "algorithm",
                     value: alg,
                     listed: statement.authentication_algorithms.join(", "),
@@ -443,7 +465,7 @@ impl Metadata {
                 && !statement.public_key_encodings.contains(&encoding)
             {
                 return Err(MetadataError::Statement {
-                    id,
+                    id: id.to_string(),
                     what: "public key encoding",
                     value: encoding,
                     listed: statement.public_key_encodings.join(", "),
@@ -460,7 +482,7 @@ impl Metadata {
         &self,
         entry: &Entry,
         source: EntrySource,
-        id: &str,
+        id: &EntryId,
         x5c: &[Vec<u8>],
         at: UnixTime,
     ) -> Result<MetadataVerdict, MetadataError> {
@@ -472,7 +494,7 @@ impl Metadata {
         policy: &MetadataPolicy,
         entry: &Entry,
         source: EntrySource,
-        id: &str,
+        id: &EntryId,
         x5c: &[Vec<u8>],
         at: UnixTime,
     ) -> Result<MetadataVerdict, MetadataError> {
@@ -491,7 +513,7 @@ impl Metadata {
             .find(|r| policy.reject_statuses.contains(&r.status))
         {
             return Err(MetadataError::Status {
-                id: id.to_owned(),
+                id: id.to_string(),
                 status: r.status.clone(),
                 since: r
                     .effective_date
@@ -521,7 +543,7 @@ impl Metadata {
             };
             if !enough {
                 return Err(MetadataError::NotCertified {
-                    id: id.to_owned(),
+                    id: id.to_string(),
                     have: certification
                         .clone()
                         .unwrap_or_else(|| "not certified".to_owned()),

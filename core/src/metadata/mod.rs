@@ -17,7 +17,7 @@ pub use blob::{BlobError, MAX_BLOB_LEN, MAX_PATH_LEN, SignedBlob, VerifiedBlob, 
 pub use crl::{Revocation, RevocationError, check_revocation, read_crls};
 pub use date::{Date, DateError};
 pub use decide::{
-    AUTHENTICATOR_STATUSES, DEFAULT_REJECT_STATUSES, EntrySource, Metadata, MetadataError,
+    AUTHENTICATOR_STATUSES, DEFAULT_REJECT_STATUSES, EntryId, EntrySource, Metadata, MetadataError,
     MetadataPolicy, MetadataVerdict, chains_to_statement, is_certification_level, key_identifier,
 };
 pub use payload::{
