@@ -1178,3 +1178,62 @@ fn metadata_decides_in_the_engine_and_reaches_the_header() {
         );
     }
 }
+
+/// UAF through the engine with metadata: the AAID's revoked status
+/// refuses; a certified entry whose statement agrees is described.
+#[test]
+fn metadata_decides_uaf_registrations_by_aaid() {
+    use fidogate_core::metadata::{Metadata, Payload};
+    use fidogate_testkit::uaf::{UafAttestationKind, UafAuthenticator, UafCeremony};
+    let mut c = GatewayConfig::new(rp(), vec![RouteConfig::new("uaf", Dialect::Uaf)]);
+    c.uaf.app_id = "https://example.com/uaf/facets".into();
+    let g = build(c).unwrap();
+    let register = |fill: u8| {
+        let ix = intercept(&g, "/regRequest/u");
+        let answer = json_of(&respond(g.on_body(&ix, b"", &env(T0, fill)).ready()));
+        let m = &answer["message"][0];
+        let ceremony = UafCeremony::new(
+            "https://example.com/uaf/facets",
+            m["challenge"].as_str().unwrap(),
+            "https://example.com",
+            m["header"]["serverData"].as_str().unwrap(),
+        );
+        let body = UafAuthenticator::new(
+            "ABCD#0001",
+            alg::ES256,
+            u64::from(fill),
+            UafAttestationKind::BasicSurrogate,
+        )
+        .register(&ceremony);
+        let ix = intercept(&g, "/regResponse");
+        g.on_body(&ix, body.to_string().as_bytes(), &env(T0 + 1, fill + 1))
+            .ready()
+    };
+    let with_status = |status: &str| {
+        let p = json!({"no": 1, "nextUpdate": "2030-01-01", "entries": [{
+            "aaid": "ABCD#0001",
+            "statusReports": [{"status": status}],
+            "metadataStatement": {"description": "soft UAF", "upv": [{"major": 1, "minor": 0}],
+                "authenticationAlgorithms": ["secp256r1_ecdsa_sha256_raw"],
+                "publicKeyAlgAndEncodings": ["ecc_x962_raw"]}}]});
+        Some(Arc::new(Metadata {
+            blob: Some(Payload::parse(p.to_string().as_bytes()).unwrap()),
+            ..Metadata::default()
+        }))
+    };
+    g.set_metadata(with_status("REVOKED"));
+    // UAF answers in its own shape: the rule is in the body.
+    let r = respond(register(30));
+    let body = String::from_utf8_lossy(&r.body).into_owned();
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("AAID ABCD#0001 has status REVOKED"), "{body}");
+    g.set_metadata(with_status("FIDO_CERTIFIED_L2"));
+    let BodyAction::Forward(f) = register(40) else {
+        panic!("not forwarded")
+    };
+    let m = f.claims.unwrap().credentials[0].metadata.clone().unwrap();
+    assert_eq!(
+        (m.description.as_str(), m.certification.as_deref()),
+        ("soft UAF", Some("FIDO_CERTIFIED_L2"))
+    );
+}
