@@ -286,20 +286,7 @@ fn a_path_through_a_cross_signed_root_is_built_from_certificates_in_any_order() 
 
 #[test]
 fn the_fido_conformance_blob_verifies_at_an_instant_in_its_validity() {
-    let dir = std::env::var("FIDOGATE_VECTORS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")
-        })
-        .join("mds");
-    let (Ok(blob), Ok(pem)) = (
-        std::fs::read(dir.join("fido-conformance-mds3-blob.jwt")),
-        std::fs::read(dir.join("fido-conformance-mds3-root.pem")),
-    ) else {
-        println!(
-            "SKIPPED: the conformance MDS3 BLOB is not in {}",
-            dir.display()
-        );
+    let Some((blob, pem)) = fidogate_testkit::mds::conformance() else {
         return;
     };
     let roots = TrustAnchor::from_pem(&pem, "FIDO conformance MDS root").unwrap();

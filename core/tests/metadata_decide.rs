@@ -300,20 +300,7 @@ fn u2f_keys_are_matched_by_key_identifier_and_statements_win_over_the_blob() {
 
 #[test]
 fn the_conformance_blob_refuses_a_compromised_aaguid_and_describes_a_certified_one() {
-    let dir = std::env::var("FIDOGATE_VECTORS")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")
-        })
-        .join("mds");
-    let (Ok(blob), Ok(pem)) = (
-        std::fs::read(dir.join("fido-conformance-mds3-blob.jwt")),
-        std::fs::read(dir.join("fido-conformance-mds3-root.pem")),
-    ) else {
-        println!(
-            "SKIPPED: the conformance MDS3 BLOB is not in {}",
-            dir.display()
-        );
+    let Some((blob, pem)) = fidogate_testkit::mds::conformance() else {
         return;
     };
     let roots = TrustAnchor::from_pem(&pem, "conformance root").unwrap();

@@ -49,6 +49,25 @@ pub struct BlobSummary {
 }
 
 impl BlobSummary {
+    /// What `blob`, read from `path`, says of itself.
+    pub fn of(path: String, blob: &fidogate_core::metadata::VerifiedBlob) -> Self {
+        let p = &blob.payload;
+        Self {
+            path,
+            no: p.no,
+            next_update: p.next_update,
+            entries: p.entries.len(),
+            quarantined: p
+                .quarantined
+                .iter()
+                .map(|q| format!("entries[{}]: {}", q.index, q.reason))
+                .collect(),
+            root: blob.root.clone(),
+            legal_header: p.legal_header.clone(),
+            path_valid_until: blob.path_valid_until,
+        }
+    }
+
     /// Whether the BLOB is past its `nextUpdate` at `at`.
     pub fn stale(&self, at: UnixTime) -> bool {
         self.next_update.is_some_and(|d| at > d.end())
@@ -171,21 +190,7 @@ pub fn load(paths: &[PathBuf], roots: &[TrustAnchor], at: UnixTime) -> Result<Lo
                     problem: e.to_string(),
                     class: e.class(),
                 })?;
-                let p = &blob.payload;
-                loaded.blob = Some(BlobSummary {
-                    path: name.clone(),
-                    no: p.no,
-                    next_update: p.next_update,
-                    entries: p.entries.len(),
-                    quarantined: p
-                        .quarantined
-                        .iter()
-                        .map(|q| format!("entries[{}]: {}", q.index, q.reason))
-                        .collect(),
-                    root: blob.root.clone(),
-                    legal_header: p.legal_header.clone(),
-                    path_valid_until: blob.path_valid_until,
-                });
+                loaded.blob = Some(BlobSummary::of(name.clone(), &blob));
                 loaded.metadata.blob = Some(blob.payload);
                 continue;
             }
@@ -366,20 +371,7 @@ pub fn load_configured(settings: &Settings, now: UnixTime) -> Result<Configured,
                 ),
             ));
         }
-        let summary = BlobSummary {
-            path: path.display().to_string(),
-            no: p.no,
-            next_update: p.next_update,
-            entries: p.entries.len(),
-            quarantined: p
-                .quarantined
-                .iter()
-                .map(|q| format!("entries[{}]: {}", q.index, q.reason))
-                .collect(),
-            root: blob.root.clone(),
-            legal_header: p.legal_header.clone(),
-            path_valid_until: blob.path_valid_until,
-        };
+        let summary = BlobSummary::of(path.display().to_string(), &blob);
         if summary.stale(now) {
             let says = format!(
                 "{}: past its nextUpdate ({})",

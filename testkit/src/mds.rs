@@ -80,3 +80,22 @@ impl MdsPki {
         )
     }
 }
+
+/// The FIDO conformance BLOB and its root's PEM from the shared vectors
+/// (`mds/`), or `None` with a visible message when they are absent.
+pub fn conformance() -> Option<(Vec<u8>, Vec<u8>)> {
+    let dir = crate::vectors::dir()?.join("mds");
+    match (
+        std::fs::read(dir.join("fido-conformance-mds3-blob.jwt")),
+        std::fs::read(dir.join("fido-conformance-mds3-root.pem")),
+    ) {
+        (Ok(blob), Ok(root)) => Some((blob, root)),
+        _ => {
+            println!(
+                "SKIPPED: the conformance MDS3 BLOB is not in {}",
+                dir.display()
+            );
+            None
+        }
+    }
+}
