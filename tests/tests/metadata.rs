@@ -152,8 +152,10 @@ async fn a_new_blob_is_picked_up_without_a_restart_only_when_it_verifies_and_is_
     .unwrap();
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let mut forged = pki.blob(&payload(9, "FIDO_CERTIFIED_L3", &attestation.der));
-    forged.pop();
-    forged.push(if forged.ends_with('A') { 'B' } else { 'A' });
+    // Another last signature character: a signature that does not verify
+    // (or does not even decode).
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
     std::fs::write(&blob, forged).unwrap();
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let (status, body) = register(&gw, &attestation, 990).await;
