@@ -192,15 +192,30 @@ impl<'a> Iterator for Segments<'a> {
     }
 }
 
+/// Most rounds of `;`-stripping and percent-decoding a segment gets: an
+/// app that decodes more often than this is not one a router would be.
+const MAX_DECODE_ROUNDS: usize = 8;
+
 /// Splits a request path (no query) into segments the way a lenient router
 /// would read it: `;` parameters dropped, percent-escapes decoded, empty and
 /// `.` segments dropped, `..` resolved. `None` when too deep to match.
+///
+/// A segment is stripped and decoded again until it no longer changes
+/// (at most [`MAX_DECODE_ROUNDS`] times), so that a spelling an app would
+/// reach only by decoding twice (`%2572` for `r`, `%3b` before a
+/// parameter) is intercepted too.
 pub fn normalize(path: &str) -> Option<Vec<String>> {
     let path = path.split(['?', '#']).next().unwrap_or_default();
     let mut out: Vec<String> = Vec::new();
     for raw in path.split('/') {
-        let raw = raw.split(';').next().unwrap_or_default();
-        let seg = percent_decode(raw);
+        let mut seg = raw.to_owned();
+        for _ in 0..MAX_DECODE_ROUNDS {
+            let next = percent_decode(seg.split(';').next().unwrap_or_default());
+            if next == seg {
+                break;
+            }
+            seg = next;
+        }
         match seg.as_str() {
             "" | "." => {}
             ".." => {
@@ -267,6 +282,27 @@ mod tests {
     }
 
     #[test]
+    fn normalising_again_changes_nothing() {
+        // Found by the path_normalise fuzz target: one round of decoding
+        // made new escapes ("%%33..." gave "%3..."), which a second read
+        // decoded again.
+        for path in [
+            "/%%%ee%e%%%3333%ee%e%%%de%ee%%ee%e/eeu/",
+            "/%2525252561",
+            "/a%2fb/%25zz",
+        ] {
+            let once = normalize(path).unwrap();
+            let again: Vec<String> = once
+                .iter()
+                .map(|s| s.replace('%', "%25").replace('/', "%2F"))
+                .collect();
+            let again = normalize(&format!("/{}", again.join("/"))).unwrap();
+            assert_eq!(once, again, "{path}");
+        }
+        assert_eq!(normalize("/%2525252561").unwrap(), vec!["a".to_owned()]);
+    }
+
+    #[test]
     fn every_lenient_spelling_matches() {
         for spelling in [
             "/attestation/result/",
@@ -277,6 +313,11 @@ mod tests {
             "/Attestation/RESULT",
             "/attestation/result;jsessionid=1",
             "/attestation/result?x=1",
+            // Spellings an app reaches by decoding twice.
+            "/attestation/%2572esult",
+            "/attestation/result%3bjsessionid=1",
+            "/attestation/result%253bx",
+            "/%252e%252e/attestation/%2e/result",
         ] {
             assert_eq!(
                 m("/attestation/result", spelling),
