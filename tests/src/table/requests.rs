@@ -26,6 +26,9 @@ pub(super) fn requests() -> Vec<Scenario> {
         "/attestation/%72esult",
         "/attestation/result;v=1",
         "/attestation/result?x=1",
+        // Read as the route only by an app that decodes twice.
+        "/attestation/%2572esult",
+        "/attestation/result%3bv=1",
     ];
     let dialect_endpoints = [
         ("/attestation/result", Shape::Webauthn),
