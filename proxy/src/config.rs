@@ -590,10 +590,10 @@ fn metadata_settings(
     let mut roots = fidogate_core::metadata::default_metadata_roots()
         .map_err(|e| ("metadata.roots".to_owned(), e.to_string()))?;
     for (i, p) in extra.iter().enumerate() {
-        let found = crate::metadata_files::roots(std::slice::from_ref(p))
-            .map_err(|e| (format!("metadata.roots[{i}]"), e.to_string()))?;
-        // The shipped root comes back first each time: skip it.
-        roots.extend(found.into_iter().skip(1));
+        roots.extend(
+            crate::metadata_files::root_file(p)
+                .map_err(|e| (format!("metadata.roots[{i}]"), e.to_string()))?,
+        );
     }
     let mut crls = Vec::new();
     for (i, p) in m.crl_files.iter().enumerate() {

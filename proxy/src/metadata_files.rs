@@ -94,27 +94,32 @@ pub fn roots(extra: &[PathBuf]) -> Result<Vec<TrustAnchor>, LoadError> {
         class: ErrorClass::Internal,
     })?;
     for p in extra {
-        let name = p.display().to_string();
-        let pem = std::fs::read(p).map_err(|e| LoadError {
-            path: name.clone(),
-            problem: format!("cannot read: {e}"),
-            class: ErrorClass::Internal,
-        })?;
-        let found = TrustAnchor::from_pem(&pem, &name).map_err(|e| LoadError {
-            path: name.clone(),
-            problem: e.to_string(),
-            class: ErrorClass::Malformed,
-        })?;
-        if found.is_empty() {
-            return Err(LoadError {
-                path: name,
-                problem: "holds no PEM certificate".into(),
-                class: ErrorClass::Malformed,
-            });
-        }
-        roots.extend(found);
+        roots.extend(root_file(p)?);
     }
     Ok(roots)
+}
+
+/// The certificates of one PEM root file (at least one).
+pub fn root_file(p: &Path) -> Result<Vec<TrustAnchor>, LoadError> {
+    let name = p.display().to_string();
+    let pem = std::fs::read(p).map_err(|e| LoadError {
+        path: name.clone(),
+        problem: format!("cannot read: {e}"),
+        class: ErrorClass::Internal,
+    })?;
+    let found = TrustAnchor::from_pem(&pem, &name).map_err(|e| LoadError {
+        path: name.clone(),
+        problem: e.to_string(),
+        class: ErrorClass::Malformed,
+    })?;
+    if found.is_empty() {
+        return Err(LoadError {
+            path: name,
+            problem: "holds no PEM certificate".into(),
+            class: ErrorClass::Malformed,
+        });
+    }
+    Ok(found)
 }
 
 fn read_bounded(path: &Path) -> Result<Vec<u8>, LoadError> {
