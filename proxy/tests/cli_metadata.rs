@@ -145,6 +145,32 @@ fn inspect_statuses_for_files_that_are_not_blobs() {
         (json!(false), json!(1)),
         "{v}"
     );
+    // A statement or a decoded payload cut short, or a payload without
+    // its members: malformed, named.
+    let payload =
+        serde_json::json!({"no": 3, "nextUpdate": "2030-01-01", "entries": []}).to_string();
+    for (name, text) in [
+        (
+            "cut-statement.json",
+            r#"{"aaguid": "a14eb40d-3b89"#.to_owned(),
+        ),
+        ("cut-payload.json", payload[..payload.len() / 2].to_owned()),
+        (
+            "no-entries.json",
+            r#"{"no": 3, "nextUpdate": "2030-01-01", "entries": 7}"#.to_owned(),
+        ),
+    ] {
+        let f = d.join(name);
+        std::fs::write(&f, text).unwrap();
+        let out = fidogate(&["metadata", "inspect", f.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let v = object(&out);
+        assert_eq!(v["error"]["class"], "malformed", "{name}: {v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(name),
+            "{name}: {v}"
+        );
+    }
     for args in [
         vec!["metadata", "inspect", "/nonexistent/blob.jwt"],
         vec![
