@@ -108,7 +108,7 @@ struct AuthorizationList {
 }
 
 #[derive(Debug)]
-struct KeyDescription<'a> {
+pub(super) struct KeyDescription<'a> {
     attestation_security_level: u64,
     keymaster_security_level: u64,
     challenge: &'a [u8],
@@ -117,7 +117,7 @@ struct KeyDescription<'a> {
 }
 
 impl<'a> KeyDescription<'a> {
-    fn parse(value: &'a [u8]) -> Result<Self, StatementError> {
+    pub(super) fn parse(value: &'a [u8]) -> Result<Self, StatementError> {
         const WHAT: &str = "KeyDescription";
         let seq = der::single(value, WHAT)?;
         if !der::is_universal(&seq, tag::SEQUENCE) {

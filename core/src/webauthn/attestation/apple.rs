@@ -62,7 +62,7 @@ pub(super) fn verify<'a>(
 }
 
 /// `SEQUENCE { [1] EXPLICIT OCTET STRING nonce }`.
-fn nonce_from_extension(value: &[u8]) -> Result<&[u8], StatementError> {
+pub(super) fn nonce_from_extension(value: &[u8]) -> Result<&[u8], StatementError> {
     const WHAT: &str = "Apple nonce extension";
     let seq = der::single(value, WHAT)?;
     if !der::is_universal(&seq, tag::SEQUENCE) {

@@ -11,6 +11,9 @@ mod apple;
 mod compound;
 mod der;
 mod fido_u2f;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod none;
 mod packed;
 mod tpm;

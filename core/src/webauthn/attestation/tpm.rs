@@ -143,14 +143,14 @@ fn tpm_hash(alg: u16) -> Option<Hash> {
 
 /// TPMT_PUBLIC, the parts that identify the key.
 #[derive(Debug)]
-struct PubArea {
+pub(super) struct PubArea {
     name_alg: u16,
     key: PublicKey,
 }
 
 /// Why a TPM structure did not parse.
 #[derive(Debug, thiserror::Error)]
-enum TpmParseError {
+pub(super) enum TpmParseError {
     #[error("{0}")]
     Cursor(#[from] CursorError),
     #[error("{0}")]
@@ -158,7 +158,7 @@ enum TpmParseError {
 }
 
 impl PubArea {
-    fn parse(raw: &[u8]) -> Result<Self, TpmParseError> {
+    pub(super) fn parse(raw: &[u8]) -> Result<Self, TpmParseError> {
         let mut c = Cursor::new(raw);
         let ty = c.u16_be("pubArea.type")?;
         let name_alg = c.u16_be("pubArea.nameAlg")?;
@@ -215,7 +215,7 @@ impl PubArea {
 
 /// TPMS_ATTEST with TPMS_CERTIFY_INFO.
 #[derive(Debug)]
-struct CertInfo<'a> {
+pub(super) struct CertInfo<'a> {
     magic: u32,
     ty: u16,
     extra_data: &'a [u8],
@@ -223,7 +223,7 @@ struct CertInfo<'a> {
 }
 
 impl<'a> CertInfo<'a> {
-    fn parse(raw: &'a [u8]) -> Result<Self, TpmParseError> {
+    pub(super) fn parse(raw: &'a [u8]) -> Result<Self, TpmParseError> {
         let mut c = Cursor::new(raw);
         let magic = c.u32_be("certInfo.magic")?;
         let ty = c.u16_be("certInfo.type")?;
