@@ -72,6 +72,10 @@ pub struct FileConfig {
     /// Seconds to wait for a whole intercepted request body.
     #[serde(default = "default_body_timeout")]
     pub body_read_timeout_secs: u64,
+    /// Seconds the app may take to accept a connection, to take a request
+    /// and to send each part of its answer; past it, 504.
+    #[serde(default = "default_upstream_timeout")]
+    pub upstream_timeout_secs: u64,
     /// The PKCS#8 PEM signing key; generated on first start when missing.
     #[serde(default = "default_key_file")]
     pub signing_key_file: PathBuf,
@@ -271,6 +275,9 @@ fn default_healthz() -> String {
 fn default_body_timeout() -> u64 {
     10
 }
+fn default_upstream_timeout() -> u64 {
+    30
+}
 fn default_key_file() -> PathBuf {
     PathBuf::from("fidogate-signing-key.pem")
 }
@@ -400,6 +407,9 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
     }
     if !(1..=600).contains(&cfg.body_read_timeout_secs) {
         return Err(err("body_read_timeout_secs", "must be 1 to 600".to_owned()));
+    }
+    if !(1..=600).contains(&cfg.upstream_timeout_secs) {
+        return Err(err("upstream_timeout_secs", "must be 1 to 600".to_owned()));
     }
     if !LOG_LEVELS.contains(&cfg.log_level.as_str()) {
         return Err(err(
@@ -669,8 +679,14 @@ pub fn load_keys(loaded: &Loaded) -> Result<(GatewayKeys, Vec<KeyOrigin>), Confi
     let key_path = &loaded.signing_key_path;
     let pem = if key_path.exists() {
         origins.push(KeyOrigin::Read(key_path.clone()));
-        std::fs::read_to_string(key_path)
-            .map_err(|e| err("signing_key_file", key_path, e.to_string()))?
+        let bytes = read_private(key_path).map_err(|e| err("signing_key_file", key_path, e))?;
+        String::from_utf8(bytes).map_err(|_| {
+            err(
+                "signing_key_file",
+                key_path,
+                "is not a PEM file (not UTF-8)".to_owned(),
+            )
+        })?
     } else {
         let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
             .map_err(|e| err("signing_key_file", key_path, e.to_string()))?;
@@ -685,7 +701,7 @@ pub fn load_keys(loaded: &Loaded) -> Result<(GatewayKeys, Vec<KeyOrigin>), Confi
     let secret_path = &loaded.secret_path;
     let secret = if secret_path.exists() {
         origins.push(KeyOrigin::Read(secret_path.clone()));
-        std::fs::read(secret_path).map_err(|e| err("secret_file", secret_path, e.to_string()))?
+        read_private(secret_path).map_err(|e| err("secret_file", secret_path, e))?
     } else {
         use rand::RngCore;
         let mut secret = vec![0u8; 32];
@@ -704,7 +720,7 @@ pub fn load_keys(loaded: &Loaded) -> Result<(GatewayKeys, Vec<KeyOrigin>), Confi
     let mut previous_secrets = Vec::new();
     for (i, path) in loaded.previous_secret_paths.iter().enumerate() {
         let key = format!("previous_secret_files[{i}]");
-        let bytes = std::fs::read(path).map_err(|e| err(&key, path, e.to_string()))?;
+        let bytes = read_private(path).map_err(|e| err(&key, path, e))?;
         if bytes.len() < 32 {
             return Err(err(
                 &key,
@@ -726,9 +742,53 @@ pub fn load_keys(loaded: &Loaded) -> Result<(GatewayKeys, Vec<KeyOrigin>), Confi
     ))
 }
 
-/// Creates `path` (which must not exist) readable by its owner only.
+/// The largest key or secret file read.
+const MAX_PRIVATE_FILE: u64 = 64 * 1024;
+
+/// Reads a signing key or secret file: a regular file of at most 64 KiB
+/// that no one but its owner may read and no one but its owner may change
+/// (its group may read it, for a service group). Each problem is named.
+fn read_private(path: &Path) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err("is not a regular file".to_owned());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o027 != 0 {
+            return Err(format!(
+                "has mode {mode:04o}: others may use it or its group may change it; \
+                 `chmod 600` it (or 640 for a service group)"
+            ));
+        }
+    }
+    if meta.len() > MAX_PRIVATE_FILE {
+        return Err(format!(
+            "is {} bytes; a key or secret file is at most {MAX_PRIVATE_FILE}",
+            meta.len()
+        ));
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read: {e}"))
+}
+
+/// Creates `path` (which must not exist) readable by its owner only, whole
+/// or not at all: the bytes go to a temporary file beside it, synced, then
+/// renamed into place, so that a full disk or a crash leaves no cut key
+/// behind for the next start to read.
 pub fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
     use std::io::Write;
+    if path.exists() {
+        return Err("cannot create: it already exists".to_owned());
+    }
+    let name = path
+        .file_name()
+        .ok_or_else(|| "cannot create: not a file name".to_owned())?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".{}.tmp", std::process::id()));
+    let temp = path.with_file_name(temp_name);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -737,9 +797,23 @@ pub fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
         options.mode(0o600);
     }
     let mut f = options
-        .open(path)
+        .open(&temp)
         .map_err(|e| format!("cannot create: {e}"))?;
-    f.write_all(data)
-        .map_err(|e| format!("cannot write: {e}"))?;
-    f.sync_all().map_err(|e| format!("cannot write: {e}"))
+    let written = f
+        .write_all(data)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| format!("cannot write: {e}"));
+    drop(f);
+    let placed = written.and_then(|()| {
+        // A hard link fails if `path` appeared meanwhile: never replaced.
+        std::fs::hard_link(&temp, path).map_err(|e| format!("cannot create: {e}"))
+    });
+    let _ = std::fs::remove_file(&temp);
+    placed?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(dir) = std::fs::File::open(dir)
+    {
+        let _ = dir.sync_all();
+    }
+    Ok(())
 }

@@ -44,6 +44,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// How long the app may take by default: see
+/// [`FidogateProxy::with_upstream_timeout`].
+pub const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The per-request state.
 #[derive(Debug, Default)]
 pub struct Ctx {
@@ -66,6 +70,9 @@ pub struct FidogateProxy {
     next: AtomicUsize,
     healthz: String,
     body_timeout: Duration,
+    /// How long the app may take to accept a connection, to take a
+    /// request and to send each part of its answer.
+    upstream_timeout: Duration,
     /// TLS to the app: the name asked for, and the client for the
     /// gateway's own requests.
     upstream_tls: Option<(String, crate::tls::UpstreamClient)>,
@@ -87,8 +94,19 @@ impl FidogateProxy {
             next: AtomicUsize::new(0),
             healthz,
             body_timeout,
+            upstream_timeout: DEFAULT_UPSTREAM_TIMEOUT,
             upstream_tls: None,
         }
+    }
+
+    /// Gives the app `timeout` to accept a connection, to take a request
+    /// and to send each part of its answer (default 30 s): past it, an
+    /// answer not begun is a 504 (in the dialect's shape on an intercepted
+    /// route) and one begun is cut short.
+    #[must_use]
+    pub fn with_upstream_timeout(mut self, timeout: Duration) -> Self {
+        self.upstream_timeout = timeout;
+        self
     }
 
     /// Speaks TLS to the app, asking for and checking `sni`; `client` makes
@@ -203,7 +221,7 @@ impl FidogateProxy {
             let failure = Failure::AppUnreachable("no upstream is configured".to_owned());
             return self.failed(session, ctx, intercept, failure, true).await;
         };
-        let timeout = self.body_timeout;
+        let timeout = self.upstream_timeout;
         let tls = self.upstream_tls.as_ref().map(|(_, c)| c);
         let mut app = match subrequest::send(addr, tls, session.req_header(), body, timeout).await {
             Ok(app) => app,
@@ -270,7 +288,7 @@ impl FidogateProxy {
             .write_response_header(Box::new(app.head), false)
             .await?;
         loop {
-            match subrequest::next_chunk(&mut app.body, self.body_timeout).await {
+            match subrequest::next_chunk(&mut app.body, self.upstream_timeout).await {
                 Read::Chunk(chunk) => session.write_response_body(Some(chunk), false).await?,
                 Read::End => {
                     session.write_response_body(None, true).await?;
@@ -309,10 +327,16 @@ impl ProxyHttp for FidogateProxy {
         let addr = self.pick().ok_or_else(|| {
             pingora::Error::explain(pingora::ErrorType::ConnectNoRoute, "no upstream")
         })?;
-        Ok(Box::new(match &self.upstream_tls {
+        let mut peer = match &self.upstream_tls {
             None => HttpPeer::new(addr, false, String::new()),
             Some((sni, _)) => HttpPeer::new(addr, true, sni.clone()),
-        }))
+        };
+        let t = Some(self.upstream_timeout);
+        peer.options.connection_timeout = t;
+        peer.options.total_connection_timeout = t;
+        peer.options.read_timeout = t;
+        peer.options.write_timeout = t;
+        Ok(Box::new(peer))
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut Ctx) -> Result<bool> {
@@ -449,8 +473,15 @@ impl ProxyHttp for FidogateProxy {
         e: &pingora::Error,
         ctx: &mut Ctx,
     ) -> FailToProxy {
+        let timed_out = matches!(
+            e.etype(),
+            pingora::ErrorType::ConnectTimedout
+                | pingora::ErrorType::ReadTimedout
+                | pingora::ErrorType::WriteTimedout
+        );
         let Some(intercept) = &ctx.intercept else {
             let code = match e.esource() {
+                pingora::ErrorSource::Upstream if timed_out => 504,
                 pingora::ErrorSource::Upstream => 502,
                 _ => 500,
             };
@@ -460,9 +491,12 @@ impl ProxyHttp for FidogateProxy {
                 can_reuse_downstream: false,
             };
         };
-        let reply = self
-            .gateway
-            .on_failure(intercept, Failure::AppUnreachable(e.to_string()));
+        let failure = if timed_out && e.esource() == &pingora::ErrorSource::Upstream {
+            Failure::AppTimedOut
+        } else {
+            Failure::AppUnreachable(e.to_string())
+        };
+        let reply = self.gateway.on_failure(intercept, failure);
         let outcome = reply.outcome();
         let error_code = outcome.status();
         ctx.outcome = Some(outcome);

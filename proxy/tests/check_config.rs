@@ -180,6 +180,90 @@ fn keys_are_generated_once_then_read() {
     assert_eq!(e.key, "signing_key_file");
 }
 
+#[cfg(unix)]
+#[test]
+fn key_and_secret_files_of_the_wrong_kind_or_mode_are_named_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = temp_dir("key-modes");
+    let f = d.join("c.yaml");
+    std::fs::write(&f, MINIMAL).unwrap();
+    let loaded = load(&f, &no_env).unwrap();
+    load_keys(&loaded).unwrap();
+    let key = d.join("fidogate-signing-key.pem");
+    let secret = d.join("fidogate-secret");
+    let chmod = |p: &Path, mode: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    // Readable by others, or writable by the group: refused, naming the file and its mode.
+    for (path, mode, name) in [
+        (&key, 0o644, "signing_key_file"),
+        (&key, 0o660, "signing_key_file"),
+        (&secret, 0o604, "secret_file"),
+    ] {
+        chmod(path, mode);
+        let e = load_keys(&loaded).unwrap_err();
+        assert_eq!(e.key, name, "{e}");
+        assert_eq!(e.file, path.display().to_string());
+        assert!(e.problem.contains(&format!("mode {mode:04o}")), "{e}");
+        assert!(e.problem.contains("chmod 600"), "{e}");
+        chmod(path, 0o600);
+    }
+    // A service group may read them.
+    chmod(&secret, 0o640);
+    load_keys(&loaded).unwrap();
+    // Not a regular file: a folder in the secret's place.
+    std::fs::remove_file(&secret).unwrap();
+    std::fs::create_dir(&secret).unwrap();
+    let e = load_keys(&loaded).unwrap_err();
+    assert_eq!(
+        (e.key.as_str(), e.problem.as_str()),
+        ("secret_file", "is not a regular file")
+    );
+    std::fs::remove_dir(&secret).unwrap();
+    // Unreadable: a dangling link (a secret that cannot be opened is not regenerated over).
+    std::os::unix::fs::symlink(d.join("nowhere"), &secret).unwrap();
+    let e = load_keys(&loaded).unwrap_err();
+    assert_eq!(e.key, "secret_file");
+    assert!(e.problem.starts_with("cannot"), "{e}");
+    assert!(
+        !d.join("nowhere").exists(),
+        "nothing written through the link"
+    );
+}
+
+/// `fidogate run` on a full disk: a shell that ignores SIGXFSZ and may
+/// write no byte (`ulimit -f 0`) runs it, as a disk without room would.
+#[cfg(unix)]
+#[test]
+fn a_full_disk_at_the_first_start_is_named_and_leaves_no_cut_key_behind() {
+    let bin = env!("CARGO_BIN_EXE_fidogate");
+    let d = temp_dir("full-disk");
+    let f = d.join("c.yaml");
+    std::fs::write(&f, MINIMAL).unwrap();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f 0; exec '{bin}' run --config '{}'",
+            f.display()
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("fidogate-signing-key.pem"), "{stderr}");
+    assert!(stderr.contains("cannot write"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["c.yaml"], "nothing half-written is left");
+    // With room again, the next start generates both, whole.
+    let loaded = load(&f, &no_env).unwrap();
+    let (keys, origins) = load_keys(&loaded).unwrap();
+    assert!(origins.iter().all(|o| matches!(o, KeyOrigin::Generated(_))));
+    assert_eq!(keys.secret.len(), 32);
+}
+
 #[test]
 fn check_config_exit_statuses() {
     let bin = env!("CARGO_BIN_EXE_fidogate");

@@ -194,7 +194,8 @@ pub(crate) fn run(cmd: &Run) -> ExitCode {
         loaded.upstream.clone(),
         file.healthz_path.clone(),
         Duration::from_secs(file.body_read_timeout_secs),
-    );
+    )
+    .with_upstream_timeout(Duration::from_secs(file.upstream_timeout_secs));
     let proxy = match &file.upstream_tls {
         None => proxy,
         Some(tls) => {
