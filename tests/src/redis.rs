@@ -150,6 +150,21 @@ impl RedisServer {
         }
     }
 
+    /// Freezes it (SIGSTOP): connections stay open and nothing answers,
+    /// as a store that hangs does.
+    pub fn pause(&self) {
+        if let Some(c) = &self.child {
+            crate::process::signal(c.id(), "STOP");
+        }
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    pub fn resume(&self) {
+        if let Some(c) = &self.child {
+            crate::process::signal(c.id(), "CONT");
+        }
+    }
+
     /// Starts it again on the same port, empty.
     pub fn start_again(&mut self) {
         assert!(
@@ -162,6 +177,7 @@ impl RedisServer {
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
+        self.resume();
         self.stop();
     }
 }

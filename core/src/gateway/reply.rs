@@ -3,7 +3,7 @@
 
 use super::config::Dialect;
 use super::dialect::rules;
-use super::error::GatewayError;
+use super::error::{GatewayError, RequestError, UpstreamError};
 use super::observe::{Decision, Origin, Outcome, store_error_kind};
 use crate::error::ErrorClass;
 use http::StatusCode;
@@ -43,7 +43,9 @@ impl Refusal {
             GatewayError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::Method { .. } => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            GatewayError::Upstream(UpstreamError::Timeout) => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            GatewayError::Request(RequestError::BodyTimeout) => StatusCode::REQUEST_TIMEOUT,
             GatewayError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             e => match e.class() {
                 Some(ErrorClass::Malformed | ErrorClass::Signature) => StatusCode::BAD_REQUEST,

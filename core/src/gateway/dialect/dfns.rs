@@ -76,6 +76,8 @@ fn error_name(status: StatusCode) -> &'static str {
         StatusCode::PAYLOAD_TOO_LARGE => "PayloadTooLargeError",
         StatusCode::TOO_MANY_REQUESTS => "TooManyRequestsError",
         StatusCode::BAD_GATEWAY => "BadGatewayError",
+        StatusCode::GATEWAY_TIMEOUT => "GatewayTimeoutError",
+        StatusCode::REQUEST_TIMEOUT => "RequestTimeoutError",
         StatusCode::SERVICE_UNAVAILABLE => "ServiceUnavailableError",
         _ => "InternalServerError",
     }
