@@ -339,7 +339,7 @@ fn a_challenge_store_that_stops_answering_is_a_503_and_nothing_is_forwarded() {
         eprintln!("SKIPPED: redis-server is not installed");
         return;
     }
-    let mut store = RedisServer::start();
+    let store = RedisServer::start();
     let (app, seen) = start_raw_app();
     let gw = GatewayProcess::start(
         &fidogate_testkit::fidogate_binary(),
