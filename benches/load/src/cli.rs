@@ -181,6 +181,30 @@ pub(crate) enum Role {
         #[arg(long)]
         server_pid: u32,
     },
+    /// A mixed load for N minutes through `fidogate run` and, at the same
+    /// time, an axum app behind the tower layer: every answer checked,
+    /// memory and descriptors sampled every 10 s (soak.md, soak.csv,
+    /// soak.png in --out).
+    Soak {
+        #[command(flatten)]
+        run: RunArgs,
+        /// Minutes of load.
+        #[arg(long, default_value_t = 30)]
+        minutes: u64,
+        /// Client connections per target, each cycling through the mix.
+        #[arg(long, default_value_t = 6)]
+        clients: usize,
+    },
+    /// (internal) The soak's app: checks every request it gets.
+    #[command(hide = true)]
+    SoakApp {
+        #[arg(long)]
+        listen: SocketAddr,
+        #[arg(long)]
+        layer: bool,
+        #[arg(long)]
+        jwks_file: Option<PathBuf>,
+    },
     /// (internal) The spent-set of sealed challenges; prints its figures
     /// as JSON.
     #[command(hide = true)]

@@ -23,6 +23,7 @@ mod process;
 mod procfs;
 mod report;
 mod roles;
+mod soak;
 mod stores;
 mod tls;
 
@@ -110,6 +111,16 @@ fn main() -> ExitCode {
             connections,
             server_pid,
         }) => stores::flood(target, connections, requests, server_pid).and_then(|f| print_json(&f)),
+        Some(Role::Soak {
+            run,
+            minutes,
+            clients,
+        }) => soak::soak(&run, minutes, clients),
+        Some(Role::SoakApp {
+            listen,
+            layer,
+            jwks_file,
+        }) => soak::serve_soak_app(listen, layer, jwks_file),
         Some(Role::Spent { entries }) => {
             roles::spent(entries, 200_000).and_then(|c| print_json(&c))
         }

@@ -287,7 +287,7 @@ const FONT_PATHS: &[&str] = &[
     "/usr/share/fonts/TTF/DejaVuSans.ttf",
 ];
 
-fn register_font() -> Res<()> {
+pub(crate) fn register_font() -> Res<()> {
     let bytes = FONT_PATHS
         .iter()
         .find_map(|p| std::fs::read(p).ok())

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What the app answers on the pass-through path: a small JSON document.
-const ANSWER: &str = r#"{"ok":true,"items":[{"id":1,"name":"alpha"},{"id":2,"name":"beta"},{"id":3,"name":"gamma"}],"next":null}"#;
+pub(crate) const ANSWER: &str = r#"{"ok":true,"items":[{"id":1,"name":"alpha"},{"id":2,"name":"beta"},{"id":3,"name":"gamma"}],"next":null}"#;
 
 /// The header the gateway adds.
 pub(crate) const HEADER: &str = "fidogate-credential";
