@@ -337,8 +337,9 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
         key: key.to_owned(),
         problem,
     };
-    let text =
-        std::fs::read_to_string(path).map_err(|e| err("(file)", format!("cannot read: {e}")))?;
+    let bytes = crate::files::read_regular(path, crate::files::MAX_CONFIG_FILE)
+        .map_err(|e| err("(file)", e))?;
+    let text = String::from_utf8(bytes).map_err(|_| err("(file)", "is not UTF-8".to_owned()))?;
     let de = serde_yaml::Deserializer::from_str(&text);
     let mut cfg: FileConfig = serde_path_to_error::deserialize(de).map_err(|e| {
         let key = e.path().to_string();
@@ -469,8 +470,8 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
     for (i, a) in cfg.trust_anchors.iter().enumerate() {
         let key = format!("trust_anchors[{i}].path");
         let p = resolve(&a.path);
-        let pem = std::fs::read(&p)
-            .map_err(|e| err(&key, format!("cannot read {}: {e}", p.display())))?;
+        let pem = crate::files::read_regular(&p, crate::files::MAX_PEM_FILE)
+            .map_err(|e| err(&key, format!("{}: {e}", p.display())))?;
         let found = TrustAnchor::from_pem(&pem, &p.display().to_string())
             .map_err(|e| err(&key, e.to_string()))?;
         if found.is_empty() {
@@ -511,8 +512,8 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
     // here and not at the first connection.
     let ca_file = |key: &str, path: &Path| -> Result<(PathBuf, Vec<u8>), ConfigFileError> {
         let p = resolve(path);
-        let pem =
-            std::fs::read(&p).map_err(|e| err(key, format!("cannot read {}: {e}", p.display())))?;
+        let pem = crate::files::read_regular(&p, crate::files::MAX_PEM_FILE)
+            .map_err(|e| err(key, format!("{}: {e}", p.display())))?;
         let found = TrustAnchor::from_pem(&pem, &p.display().to_string())
             .map_err(|e| err(key, e.to_string()))?;
         if found.is_empty() {
@@ -609,8 +610,8 @@ fn metadata_settings(
     for (i, p) in m.crl_files.iter().enumerate() {
         let key = format!("metadata.crl_files[{i}]");
         let p = resolve(p);
-        let bytes = std::fs::read(&p)
-            .map_err(|e| (key.clone(), format!("cannot read {}: {e}", p.display())))?;
+        let bytes = crate::files::read_regular(&p, crate::files::MAX_PEM_FILE)
+            .map_err(|e| (key.clone(), format!("{}: {e}", p.display())))?;
         crls.extend(read_crls(&bytes).map_err(|e| (key, format!("{}: {e}", p.display())))?);
     }
     if revocation == Revocation::Require && crls.is_empty() {

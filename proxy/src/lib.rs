@@ -6,6 +6,7 @@
 //! - [`hygiene`]: header hygiene as a Pingora `HttpModule`.
 
 pub mod config;
+pub mod files;
 pub mod hygiene;
 pub mod metadata_files;
 pub mod metrics;

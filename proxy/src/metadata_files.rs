@@ -102,11 +102,12 @@ pub fn roots(extra: &[PathBuf]) -> Result<Vec<TrustAnchor>, LoadError> {
 /// The certificates of one PEM root file (at least one).
 pub fn root_file(p: &Path) -> Result<Vec<TrustAnchor>, LoadError> {
     let name = p.display().to_string();
-    let pem = std::fs::read(p).map_err(|e| LoadError {
-        path: name.clone(),
-        problem: format!("cannot read: {e}"),
-        class: ErrorClass::Internal,
-    })?;
+    let pem =
+        crate::files::read_regular(p, crate::files::MAX_PEM_FILE).map_err(|problem| LoadError {
+            path: name.clone(),
+            problem,
+            class: ErrorClass::Internal,
+        })?;
     let found = TrustAnchor::from_pem(&pem, &name).map_err(|e| LoadError {
         path: name.clone(),
         problem: e.to_string(),
@@ -128,6 +129,10 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, LoadError> {
         problem,
         class: ErrorClass::Internal,
     };
+    let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    if !meta.is_file() {
+        return Err(err("is not a regular file".to_owned()));
+    }
     let file = std::fs::File::open(path).map_err(|e| err(format!("cannot read: {e}")))?;
     let mut bytes = Vec::new();
     file.take(MAX_BLOB_LEN as u64 + 1)

@@ -58,13 +58,7 @@ fn read(path: &Path, cert: bool) -> Result<Vec<u8>, TlsFileError> {
         path: path.to_path_buf(),
         problem,
     };
-    let len = std::fs::metadata(path)
-        .map_err(|e| fail(format!("cannot read: {e}")))?
-        .len();
-    if len > MAX_FILE {
-        return Err(fail(format!("is {len} bytes; at most {MAX_FILE}")));
-    }
-    std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))
+    crate::files::read_regular(path, MAX_FILE).map_err(fail)
 }
 
 impl ServerCert {

@@ -180,6 +180,31 @@ fn keys_are_generated_once_then_read() {
     assert_eq!(e.key, "signing_key_file");
 }
 
+/// A device or a folder where a file is named: refused at once by key,
+/// never read (a /dev/zero trust anchor would otherwise never end).
+#[cfg(unix)]
+#[test]
+fn files_that_are_not_regular_are_refused_by_key_without_reading_them() {
+    let started = std::time::Instant::now();
+    let (key, problem) = error_for(&format!("{MINIMAL}trust_anchors: [{{path: /dev/zero}}]\n"));
+    assert_eq!(key, "trust_anchors[0].path");
+    assert!(problem.ends_with("is not a regular file"), "{problem}");
+    let (key, problem) = error_for(&format!(
+        "{MINIMAL}upstream_tls: {{sni: app.internal, ca_file: /dev/urandom}}\n"
+    ));
+    assert_eq!(key, "upstream_tls.ca_file");
+    assert!(problem.ends_with("is not a regular file"), "{problem}");
+    let d = temp_dir("folder-config");
+    let e = load(&d, &no_env).unwrap_err();
+    assert_eq!(
+        (e.key.as_str(), e.problem.as_str()),
+        ("(file)", "is not a regular file")
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let (key, _) = error_for(&format!("{MINIMAL}upstream_timeout_secs: 0\n"));
+    assert_eq!(key, "upstream_timeout_secs");
+}
+
 #[cfg(unix)]
 #[test]
 fn key_and_secret_files_of_the_wrong_kind_or_mode_are_named_at_start() {
