@@ -1,6 +1,10 @@
 use crate::service::{Fidogate, PeerFn, socket_addr_peer};
 use fidogate_core::gateway::{Gateway, Source, SystemSource};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long an intercepted body may take by default.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 use tower_layer::Layer;
 
 /// Puts the fidogate engine in front of a service. Holds configuration
@@ -10,6 +14,7 @@ pub struct FidogateLayer {
     gateway: Gateway,
     source: Arc<dyn Source>,
     peer: PeerFn,
+    body_timeout: Option<Duration>,
 }
 
 impl FidogateLayer {
@@ -20,7 +25,19 @@ impl FidogateLayer {
             gateway,
             source: Arc::new(SystemSource),
             peer: socket_addr_peer,
+            body_timeout: Some(DEFAULT_BODY_TIMEOUT),
         }
+    }
+
+    /// The longest an intercepted request's whole body may take to arrive
+    /// (default 10 s, as `fidogate run`'s `body_read_timeout_secs`): past
+    /// it the answer is 408 in the dialect's shape and nothing is
+    /// forwarded. `None` waits as long as the server lets the body come.
+    /// The timer is tokio's; outside a tokio runtime there is none.
+    #[must_use]
+    pub fn with_body_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.body_timeout = timeout;
+        self
     }
 
     /// Where the peer address of a request is found, for `rate_limit`
@@ -59,5 +76,6 @@ impl<S> Layer<S> for FidogateLayer {
 
     fn layer(&self, inner: S) -> Self::Service {
         Fidogate::new(inner, self.gateway.clone(), self.source.clone(), self.peer)
+            .with_body_timeout(self.body_timeout)
     }
 }

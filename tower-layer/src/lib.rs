@@ -55,7 +55,7 @@ mod service;
 
 pub use body::{BoxError, FidogateBody};
 pub use future::ResponseFuture;
-pub use layer::FidogateLayer;
+pub use layer::{DEFAULT_BODY_TIMEOUT, FidogateLayer};
 pub use service::{Fidogate, PeerFn, Rejection, socket_addr_peer};
 
 /// A fresh ECDSA P-256 signing key for the verified-credential header, as

@@ -36,6 +36,7 @@ pub struct Fidogate<S> {
     gateway: Gateway,
     source: Arc<dyn Source>,
     peer: PeerFn,
+    body_timeout: Option<Duration>,
 }
 
 /// Where the layer finds a request's peer address (for the per-client
@@ -56,7 +57,15 @@ impl<S> Fidogate<S> {
             gateway,
             source,
             peer,
+            body_timeout: Some(crate::layer::DEFAULT_BODY_TIMEOUT),
         }
+    }
+
+    /// See [`FidogateLayer::with_body_timeout`](crate::FidogateLayer::with_body_timeout).
+    #[must_use]
+    pub fn with_body_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.body_timeout = timeout;
+        self
     }
 }
 
@@ -140,6 +149,7 @@ where
                     source: self.source.clone(),
                     intercept,
                     started: started.unwrap_or_else(Instant::now),
+                    body_timeout: self.body_timeout,
                 };
                 ResponseFuture::intercepted(Box::pin(work.run(inner, req)))
             }
@@ -153,6 +163,7 @@ struct Intercepted {
     source: Arc<dyn Source>,
     intercept: Intercept,
     started: Instant,
+    body_timeout: Option<Duration>,
 }
 
 impl Intercepted {
@@ -182,10 +193,21 @@ impl Intercepted {
         ResBody: Body<Data = Bytes>,
     {
         let (mut parts, body) = req.into_parts();
-        let bytes = match read_limited(body, self.intercept.limit()).await {
+        let read = read_limited(body, self.intercept.limit());
+        let read = match self
+            .body_timeout
+            .filter(|_| tokio::runtime::Handle::try_current().is_ok())
+        {
+            Some(limit) => tokio::time::timeout(limit, read)
+                .await
+                .unwrap_or(Err(ReadError::TimedOut)),
+            None => read.await,
+        };
+        let bytes = match read {
             Ok(bytes) => bytes,
             Err(ReadError::TooLarge) => return Ok(self.failed(Failure::BodyTooLarge)),
             Err(ReadError::Failed) => return Ok(self.failed(Failure::BodyUnreadable)),
+            Err(ReadError::TimedOut) => return Ok(self.failed(Failure::BodyTimedOut)),
         };
         let env = match self.source.env() {
             Ok(env) => env,
@@ -229,7 +251,7 @@ impl Intercepted {
         let answer = match &read {
             Ok(body) => AppAnswer::Body(body),
             Err(ReadError::TooLarge) => AppAnswer::TooLarge,
-            Err(ReadError::Failed) => AppAnswer::Unreadable,
+            Err(ReadError::Failed | ReadError::TimedOut) => AppAnswer::Unreadable,
         };
         match self.gateway.on_response(after, status, answer, &env).await {
             ResponseAction::Keep => {
@@ -246,6 +268,7 @@ impl Intercepted {
 enum ReadError {
     TooLarge,
     Failed,
+    TimedOut,
 }
 
 /// Reads a whole body of at most `limit` bytes, stopping as soon as it is

@@ -163,6 +163,63 @@ async fn a_body_longer_than_its_content_length_is_413_without_reading_it_all() {
     assert!(log.seen().is_empty());
 }
 
+/// Half a body, then nothing more, ever.
+struct Stalls {
+    first: Option<Bytes>,
+}
+
+impl Body for Stalls {
+    type Data = Bytes;
+    type Error = BoxError;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.first.take() {
+            Some(b) => Poll::Ready(Some(Ok(Frame::data(b)))),
+            None => Poll::Pending,
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_that_stalls_past_the_timeout_is_408_and_nothing_is_forwarded() {
+    let log = AppLog::default();
+    let stalled = || {
+        Request::post("/attestation/result")
+            .header("content-type", "application/json")
+            .body(
+                Stalls {
+                    first: Some(Bytes::from_static(br#"{"id":"AAAA","rawId":"#)),
+                }
+                .boxed(),
+            )
+            .unwrap()
+    };
+    // The default, 10 s (the clock is tokio's paused one: no real wait).
+    let svc = FidogateLayer::new(gateway()).layer(router(log.clone()));
+    let started = tokio::time::Instant::now();
+    let r = svc.oneshot(stalled()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(started.elapsed(), fidogate_tower::DEFAULT_BODY_TIMEOUT);
+    let j: Value =
+        serde_json::from_slice(&r.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(j["status"], "failed");
+    assert_eq!(j["errorMessage"], "the request body did not arrive in time");
+    // A shorter one of the caller's.
+    let svc = FidogateLayer::new(gateway())
+        .with_body_timeout(Some(std::time::Duration::from_millis(250)))
+        .layer(router(log.clone()));
+    let started = tokio::time::Instant::now();
+    let r = svc.oneshot(stalled()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(started.elapsed(), std::time::Duration::from_millis(250));
+    assert!(
+        log.seen().is_empty(),
+        "a stalled registration reached the app"
+    );
+}
+
 #[tokio::test]
 async fn a_chunked_registration_goes_upstream_as_one_piece_of_known_length() {
     let log = AppLog::default();
