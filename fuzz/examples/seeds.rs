@@ -132,6 +132,37 @@ fn chain_input(chain: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
+/// The parts of a statement the TPM and SafetyNet targets take.
+fn statement_parts(c: &mut Corpus, name: &str, fmt: &str, stmt: &Value) {
+    match fmt {
+        "tpm" => {
+            let mut input = bytes(field(stmt, "pubArea"));
+            input.extend_from_slice(&[0xff, 0xff]);
+            input.extend_from_slice(&bytes(field(stmt, "certInfo")));
+            c.put("tpm_structures", name, &input);
+        }
+        "android-safetynet" => c.put("safetynet_jws", name, &bytes(field(stmt, "response"))),
+        _ => {}
+    }
+}
+
+/// The files of `dir` with their names less the extension.
+fn files_in(dir: &Path) -> Vec<(String, PathBuf)> {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| {
+            let path = e.path();
+            let name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (name, path)
+        })
+        .collect()
+}
+
 fn webauthn(c: &mut Corpus) {
     let root = attestation_root(900);
     for (name, authn) in authenticators() {
@@ -158,31 +189,18 @@ fn webauthn(c: &mut Corpus) {
             chain.push(root.der.clone());
             c.put("cert_chain", name, &chain_input(&chain));
         }
-        match name {
-            "tpm" => {
-                let mut input = bytes(field(&attested.att_stmt, "pubArea"));
-                input.extend_from_slice(&[0xff, 0xff]);
-                input.extend_from_slice(&bytes(field(&attested.att_stmt, "certInfo")));
-                c.put("tpm_structures", name, &input);
-                c.put(
-                    "tpm_structures",
-                    "pub-area",
-                    &bytes(field(&attested.att_stmt, "pubArea")),
-                );
-                c.put(
-                    "tpm_structures",
-                    "cert-info",
-                    &bytes(field(&attested.att_stmt, "certInfo")),
-                );
-            }
-            "safetynet" => {
-                c.put(
-                    "safetynet_jws",
-                    name,
-                    &bytes(field(&attested.att_stmt, "response")),
-                );
-            }
-            _ => {}
+        statement_parts(c, name, &attested.fmt, &attested.att_stmt);
+        if name == "tpm" {
+            c.put(
+                "tpm_structures",
+                "pub-area",
+                &bytes(field(&attested.att_stmt, "pubArea")),
+            );
+            c.put(
+                "tpm_structures",
+                "cert-info",
+                &bytes(field(&attested.att_stmt, "certInfo")),
+            );
         }
     }
     let android = AndroidKey {
@@ -470,18 +488,11 @@ fn metadata(c: &mut Corpus) {
 }
 
 fn config(c: &mut Corpus, project: &Path) {
-    if let Ok(dir) = std::fs::read_dir(project.join("config")) {
-        for entry in dir.flatten() {
-            let path = entry.path();
-            if path.extension().is_some_and(|e| e == "yaml")
-                && let Ok(text) = std::fs::read(&path)
-            {
-                let name = path
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                c.put("config_yaml", &name, &text);
-            }
+    for (name, path) in files_in(&project.join("config")) {
+        if path.extension().is_some_and(|e| e == "yaml")
+            && let Ok(text) = std::fs::read(&path)
+        {
+            c.put("config_yaml", &name, &text);
         }
     }
 }
@@ -497,16 +508,7 @@ fn shared(c: &mut Corpus, project: &Path) {
         );
         return;
     }
-    for entry in std::fs::read_dir(dir.join("webauthn"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let path = entry.path();
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    for (name, path) in files_in(&dir.join("webauthn")) {
         let Some(v) = std::fs::read(&path)
             .ok()
             .and_then(|t| serde_json::from_slice::<Json>(&t).ok())
@@ -533,29 +535,13 @@ fn shared(c: &mut Corpus, project: &Path) {
                             x5c.iter().filter_map(|v| v.as_bytes().cloned()).collect();
                         c.put("cert_chain", &name, &chain_input(&chain));
                     }
-                    if get("fmt").and_then(Value::as_text) == Some("tpm") {
-                        let mut input = bytes(field(stmt, "pubArea"));
-                        input.extend_from_slice(&[0xff, 0xff]);
-                        input.extend_from_slice(&bytes(field(stmt, "certInfo")));
-                        c.put("tpm_structures", &name, &input);
-                    }
-                    if get("fmt").and_then(Value::as_text) == Some("android-safetynet") {
-                        c.put("safetynet_jws", &name, &bytes(field(stmt, "response")));
-                    }
+                    let fmt = get("fmt").and_then(Value::as_text).unwrap_or_default();
+                    statement_parts(c, &name, fmt, stmt);
                 }
             }
         }
     }
-    for entry in std::fs::read_dir(dir.join("uaf"))
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
-        let path = entry.path();
-        let name = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    for (name, path) in files_in(&dir.join("uaf")) {
         if let Ok(text) = std::fs::read(&path) {
             c.put("uaf_response", &name, &text);
         }

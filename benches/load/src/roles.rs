@@ -96,20 +96,26 @@ fn runtime(threads: usize) -> Res<tokio::runtime::Runtime> {
 }
 
 /// The app on `listen`, bare or behind the tower layer.
+/// The engine an app behind the layer runs: [`gateway_config`], the
+/// memory store, a signing key and a secret from `seed`.
+pub(crate) fn layer_gateway(seed: u8) -> Res<Gateway> {
+    let keys = GatewayKeys {
+        signer: TokenSigner::from_pkcs8_der(
+            &SigningKey::generate(alg::ES256, u64::from(seed)).pkcs8_der(),
+        )
+        .map_err(|e| format!("signing key: {e}"))?,
+        retired: vec![],
+        secret: vec![seed; 32],
+        previous_secrets: vec![],
+    };
+    let config = gateway_config();
+    let store = Arc::new(MokaChallengeStore::new(config.challenge_capacity));
+    Gateway::new(config, keys, anchors()?, store).map_err(|e| format!("gateway: {e}"))
+}
+
 pub(crate) fn serve_app(listen: SocketAddr, threads: usize, layer: bool) -> Res<()> {
     let router = if layer {
-        let keys = GatewayKeys {
-            signer: TokenSigner::from_pkcs8_der(&SigningKey::generate(alg::ES256, 77).pkcs8_der())
-                .map_err(|e| format!("signing key: {e}"))?,
-            retired: vec![],
-            secret: vec![7; 32],
-            previous_secrets: vec![],
-        };
-        let config = gateway_config();
-        let store = Arc::new(MokaChallengeStore::new(config.challenge_capacity));
-        let gateway =
-            Gateway::new(config, keys, anchors()?, store).map_err(|e| format!("gateway: {e}"))?;
-        app().layer(FidogateLayer::new(gateway))
+        app().layer(FidogateLayer::new(layer_gateway(77)?))
     } else {
         app()
     };

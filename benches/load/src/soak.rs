@@ -17,8 +17,8 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use fidogate_core::UnixTime;
 use fidogate_core::b64;
-use fidogate_core::gateway::{Gateway, GatewayKeys, MokaChallengeStore, TokenSigner, verify_token};
-use fidogate_testkit::keys::{SigningKey, alg};
+use fidogate_core::gateway::verify_token;
+use fidogate_testkit::keys::alg;
 use fidogate_testkit::webauthn::{Authenticator, attestation_root};
 use fidogate_tower::FidogateLayer;
 use plotters::prelude::*;
@@ -179,16 +179,7 @@ pub(crate) fn serve_soak_app(
         audience: config.audience.clone(),
     };
     let gateway = if layer {
-        let keys = GatewayKeys {
-            signer: TokenSigner::from_pkcs8_der(&SigningKey::generate(alg::ES256, 78).pkcs8_der())
-                .map_err(|e| format!("signing key: {e}"))?,
-            retired: vec![],
-            secret: vec![8; 32],
-            previous_secrets: vec![],
-        };
-        let store = Arc::new(MokaChallengeStore::new(config.challenge_capacity));
-        let gateway = Gateway::new(config, keys, roles::anchors()?, store)
-            .map_err(|e| format!("gateway: {e}"))?;
+        let gateway = roles::layer_gateway(78)?;
         let set: jsonwebtoken::jwk::JwkSet =
             serde_json::from_slice(gateway.jwks()).map_err(|e| format!("jwks: {e}"))?;
         state.jwks = OnceLock::from(set);
