@@ -328,6 +328,43 @@ pub struct Loaded {
     )>,
 }
 
+/// The key a deserialisation error is at, as the file spells it:
+/// `gateway.routes[0].name`; a key that is empty or not a plain name is
+/// quoted (`gateway.""`), and the file itself is `(file)`.
+fn key_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for segment in path.iter() {
+        let name = match segment {
+            Segment::Seq { index } => {
+                let _ = write!(out, "[{index}]");
+                continue;
+            }
+            Segment::Map { key } => key.as_str(),
+            Segment::Enum { variant } => variant.as_str(),
+            Segment::Unknown => "?",
+        };
+        if !out.is_empty() {
+            out.push('.');
+        }
+        let plain = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '?');
+        if plain {
+            out.push_str(name);
+        } else {
+            let _ = write!(out, "{name:?}");
+        }
+    }
+    if out.is_empty() {
+        "(file)".to_owned()
+    } else {
+        out
+    }
+}
+
 /// Reads and validates `path`, applying environment overrides from `env`
 /// (a lookup function, so tests need not touch the process environment).
 pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded, ConfigFileError> {
@@ -342,12 +379,12 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
     let text = String::from_utf8(bytes).map_err(|_| err("(file)", "is not UTF-8".to_owned()))?;
     let de = serde_yaml::Deserializer::from_str(&text);
     let mut cfg: FileConfig = serde_path_to_error::deserialize(de).map_err(|e| {
-        let key = e.path().to_string();
-        let key = if key == "." { "(file)".to_owned() } else { key };
+        let shown = e.path().to_string();
+        let key = key_of(e.path());
         let problem = e.into_inner().to_string();
         // serde_yaml may repeat the path at the start of its message.
         let problem = problem
-            .strip_prefix(&format!("{key}: "))
+            .strip_prefix(&format!("{shown}: "))
             .map_or(problem.clone(), str::to_owned);
         err(&key, problem)
     })?;

@@ -205,6 +205,28 @@ fn files_that_are_not_regular_are_refused_by_key_without_reading_them() {
     assert_eq!(key, "upstream_timeout_secs");
 }
 
+/// Found by the config_yaml fuzz target: a key that is an empty string
+/// was named as nothing at all (`file: : unknown field`).
+#[test]
+fn keys_that_are_empty_or_not_plain_names_are_quoted() {
+    let (key, problem) = error_for("\"\": 1\n");
+    assert_eq!(key, "\"\"");
+    assert!(problem.contains("unknown field"), "{problem}");
+    let (key, _) = error_for(&format!("{MINIMAL}\"two words\": 1\n"));
+    assert_eq!(key, "\"two words\"");
+    let (key, _) = error_for(&MINIMAL.replace(
+        "routes: [{name: p, dialect: webauthn}]",
+        "routes: [{name: p, dialect: webauthn, \"\": 2}]",
+    ));
+    assert_eq!(key, "gateway.routes[0].\"\"");
+    let e = load(
+        Path::new("/tmp/fuzz-crash-regression-missing.yaml"),
+        &no_env,
+    )
+    .unwrap_err();
+    assert_eq!(e.key, "(file)");
+}
+
 #[cfg(unix)]
 #[test]
 fn key_and_secret_files_of_the_wrong_kind_or_mode_are_named_at_start() {

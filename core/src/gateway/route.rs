@@ -203,14 +203,17 @@ const MAX_DECODE_ROUNDS: usize = 8;
 /// A segment is stripped and decoded again until it no longer changes
 /// (at most [`MAX_DECODE_ROUNDS`] times), so that a spelling an app would
 /// reach only by decoding twice (`%2572` for `r`, `%3b` before a
-/// parameter) is intercepted too.
+/// parameter, `%3f` before a query, `%23` before a fragment) is
+/// intercepted too.
 pub fn normalize(path: &str) -> Option<Vec<String>> {
     let path = path.split(['?', '#']).next().unwrap_or_default();
     let mut out: Vec<String> = Vec::new();
     for raw in path.split('/') {
         let mut seg = raw.to_owned();
         for _ in 0..MAX_DECODE_ROUNDS {
-            let next = percent_decode(seg.split(';').next().unwrap_or_default());
+            // What decoding made of `;`, `?` or `#` ends the segment for an
+            // app that reads the decoded path again.
+            let next = percent_decode(seg.split([';', '?', '#']).next().unwrap_or_default());
             if next == seg {
                 break;
             }
@@ -317,6 +320,9 @@ mod tests {
             "/attestation/%2572esult",
             "/attestation/result%3bjsessionid=1",
             "/attestation/result%253bx",
+            "/attestation/result%3fx=1",
+            "/attestation/result%23top",
+            "/attestation/result%253Fx",
             "/%252e%252e/attestation/%2e/result",
         ] {
             assert_eq!(

@@ -29,6 +29,7 @@ pub(super) fn requests() -> Vec<Scenario> {
         // Read as the route only by an app that decodes twice.
         "/attestation/%2572esult",
         "/attestation/result%3bv=1",
+        "/attestation/result%3fv=1",
     ];
     let dialect_endpoints = [
         ("/attestation/result", Shape::Webauthn),
