@@ -96,9 +96,9 @@ fn runtime(threads: usize) -> Res<tokio::runtime::Runtime> {
 }
 
 /// The app on `listen`, bare or behind the tower layer.
-/// The engine an app behind the layer runs: [`gateway_config`], the
-/// memory store, a signing key and a secret from `seed`.
-pub(crate) fn layer_gateway(seed: u8) -> Res<Gateway> {
+/// The engine an app behind the layer runs: `config`, the memory store,
+/// a signing key and a secret from `seed`.
+pub(crate) fn layer_gateway(seed: u8, config: GatewayConfig) -> Res<Gateway> {
     let keys = GatewayKeys {
         signer: TokenSigner::from_pkcs8_der(
             &SigningKey::generate(alg::ES256, u64::from(seed)).pkcs8_der(),
@@ -108,14 +108,13 @@ pub(crate) fn layer_gateway(seed: u8) -> Res<Gateway> {
         secret: vec![seed; 32],
         previous_secrets: vec![],
     };
-    let config = gateway_config();
     let store = Arc::new(MokaChallengeStore::new(config.challenge_capacity));
     Gateway::new(config, keys, anchors()?, store).map_err(|e| format!("gateway: {e}"))
 }
 
 pub(crate) fn serve_app(listen: SocketAddr, threads: usize, layer: bool) -> Res<()> {
     let router = if layer {
-        app().layer(FidogateLayer::new(layer_gateway(77)?))
+        app().layer(FidogateLayer::new(layer_gateway(77, gateway_config())?))
     } else {
         app()
     };

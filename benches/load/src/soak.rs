@@ -18,7 +18,9 @@ use bytes::Bytes;
 use fidogate_core::UnixTime;
 use fidogate_core::b64;
 use fidogate_core::gateway::verify_token;
+use fidogate_testkit::keycred::fido2_credential;
 use fidogate_testkit::keys::alg;
+use fidogate_testkit::uaf::{UafAttestationKind, UafAuthenticator, UafCeremony};
 use fidogate_testkit::webauthn::{Authenticator, attestation_root};
 use fidogate_tower::FidogateLayer;
 use plotters::prelude::*;
@@ -31,6 +33,60 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+/// The AppID of the soak's UAF route; its facet is the origin.
+const UAF_APP_ID: &str = "https://example.com/uaf/facets";
+
+/// The dialects the soak registers in, in turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Webauthn,
+    Nevis,
+    Dfns,
+    Uaf,
+}
+
+const DIALECTS: [Dialect; 4] = [
+    Dialect::Webauthn,
+    Dialect::Nevis,
+    Dialect::Dfns,
+    Dialect::Uaf,
+];
+
+impl Dialect {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Webauthn => "webauthn",
+            Self::Nevis => "nevis",
+            Self::Dfns => "dfns",
+            Self::Uaf => "uaf",
+        }
+    }
+
+    /// The default options and result paths of the dialect's route.
+    fn paths(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Webauthn => (OPTIONS, RESULT),
+            Self::Nevis => ("/_app/attestation/options", "/_app/attestation/result"),
+            Self::Dfns => ("/auth/registration/init", "/auth/registration"),
+            Self::Uaf => ("/regRequest", "/regResponse"),
+        }
+    }
+}
+
+/// The routes the soak adds to the harness's one, in YAML.
+const EXTRA_ROUTES: &str = "    - { name: nevis, dialect: nevis }\n    - { name: dfns, dialect: dfns }\n    - { name: uaf, dialect: uaf }\n";
+
+/// The harness's engine configuration with a route of every dialect.
+fn soak_config() -> fidogate_core::gateway::GatewayConfig {
+    use fidogate_core::gateway::{Dialect as D, RouteConfig};
+    let mut config = roles::gateway_config();
+    config.routes.push(RouteConfig::new("nevis", D::Nevis));
+    config.routes.push(RouteConfig::new("dfns", D::Dfns));
+    config.routes.push(RouteConfig::new("uaf", D::Uaf));
+    config.uaf.app_id = UAF_APP_ID.into();
+    config
+}
 
 /// The value a client puts in its own copy of the header.
 const SPOOF: &str = "forged-by-the-client";
@@ -159,7 +215,10 @@ fn soak_router(state: Arc<AppState>) -> Router {
     };
     Router::new()
         .route(PASS, get(pass_get).post(pass_post))
-        .route(RESULT, post(result))
+        .route(RESULT, post(result.clone()))
+        .route(Dialect::Nevis.paths().1, post(result.clone()))
+        .route(Dialect::Dfns.paths().1, post(result.clone()))
+        .route(Dialect::Uaf.paths().1, post(result))
         .route("/soak/counters", get(counters))
 }
 
@@ -170,7 +229,7 @@ pub(crate) fn serve_soak_app(
     layer: bool,
     jwks_file: Option<PathBuf>,
 ) -> Res<()> {
-    let config = roles::gateway_config();
+    let config = soak_config();
     let mut state = AppState {
         counters: AppCounters::default(),
         jwks: OnceLock::new(),
@@ -179,7 +238,7 @@ pub(crate) fn serve_soak_app(
         audience: config.audience.clone(),
     };
     let gateway = if layer {
-        let gateway = roles::layer_gateway(78)?;
+        let gateway = roles::layer_gateway(78, soak_config())?;
         let set: jsonwebtoken::jwk::JwkSet =
             serde_json::from_slice(gateway.jwks()).map_err(|e| format!("jwks: {e}"))?;
         state.jwks = OnceLock::from(set);
@@ -314,8 +373,10 @@ struct Client {
     tally: Mutex<Tally>,
     requests: AtomicU64,
     unexpected: AtomicU64,
-    last: Mutex<Option<String>>,
+    last: Mutex<Option<(&'static str, String)>>,
     user: AtomicU64,
+    dialect: AtomicU64,
+    per_dialect: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 /// One answer read to the end of the connection (`connection: close`).
@@ -376,28 +437,78 @@ impl Client {
         self.exchange(&[h.as_bytes(), body], Duration::ZERO).await
     }
 
-    /// Options for a new user; the registration for its challenge.
+    /// Options for a new user; the registration for its challenge, as
+    /// the webauthn route takes it.
     async fn registration(&self, authn: &Authenticator) -> Res<String> {
+        self.registration_in(Dialect::Webauthn, authn)
+            .await
+            .map(|(_, body)| body)
+    }
+
+    /// Options for a new user on `dialect`'s route, then the registration
+    /// for its challenge: the path to post it to, and the body.
+    async fn registration_in(
+        &self,
+        dialect: Dialect,
+        authn: &Authenticator,
+    ) -> Res<(&'static str, String)> {
         let n = self.user.fetch_add(1, Ordering::Relaxed);
+        let user = format!("soak-{n}");
+        let (options, result) = dialect.paths();
+        let options = if dialect == Dialect::Uaf {
+            format!("{options}/{user}")
+        } else {
+            options.to_owned()
+        };
         let o = self
             .send(
                 "POST",
-                OPTIONS,
+                &options,
                 "",
-                format!(r#"{{"username":"soak-{n}"}}"#).as_bytes(),
+                format!(r#"{{"username":"{user}"}}"#).as_bytes(),
             )
             .await?;
         if o.status != 200 {
-            return Err(format!("options answered {}", o.status));
+            return Err(format!("{} options answered {}", dialect.name(), o.status));
         }
         let v: serde_json::Value =
             serde_json::from_slice(&o.body).map_err(|e| format!("options: {e}"))?;
-        let challenge = v
-            .get("challenge")
-            .and_then(serde_json::Value::as_str)
-            .and_then(|c| b64::decode(c).ok())
-            .ok_or("options without a challenge")?;
-        Ok(authn.register(RP, ORIGIN, &challenge).to_string())
+        let body = if dialect == Dialect::Uaf {
+            let m = v.pointer("/message/0");
+            let text = |p: &str| {
+                m.and_then(|m| m.pointer(p))
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("regRequest without {p}"))
+            };
+            let ceremony = UafCeremony::new(
+                UAF_APP_ID,
+                &text("/challenge")?,
+                ORIGIN,
+                &text("/header/serverData")?,
+            );
+            UafAuthenticator::new(
+                "ABCD#0001",
+                alg::ES256,
+                n,
+                UafAttestationKind::BasicSurrogate,
+            )
+            .register(&ceremony)
+            .to_string()
+        } else {
+            let challenge = v
+                .get("challenge")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|c| b64::decode(c).ok())
+                .ok_or("options without a challenge")?;
+            let cred = authn.register(RP, ORIGIN, &challenge);
+            if dialect == Dialect::Dfns {
+                serde_json::json!({ "firstFactorCredential": fido2_credential(&cred) }).to_string()
+            } else {
+                cred.to_string()
+            }
+        };
+        Ok((result, body))
     }
 
     async fn expect(&self, a: Res<Answer>, status: u16) -> Res<()> {
@@ -424,22 +535,36 @@ impl Client {
                 self.expect(a, 200).await
             }
             Action::Register | Action::SpoofedRegister => {
-                let cred = self.registration(authn).await?;
+                let n = self.dialect.fetch_add(1, Ordering::Relaxed);
+                let dialect = DIALECTS
+                    .get(usize::try_from(n).unwrap_or(0) % DIALECTS.len())
+                    .copied()
+                    .unwrap_or(Dialect::Webauthn);
+                let (path, body) = self.registration_in(dialect, authn).await?;
                 let extra = if action == Action::SpoofedRegister {
                     spoof.as_str()
                 } else {
                     ""
                 };
-                let a = self.send("POST", RESULT, extra, cred.as_bytes()).await;
-                self.expect(a, 200).await?;
-                *self.last.lock().map_err(|_| "poisoned")? = Some(cred);
+                let a = self.send("POST", path, extra, body.as_bytes()).await;
+                self.expect(a, 200)
+                    .await
+                    .map_err(|e| format!("{}: {e}", dialect.name()))?;
+                if let Ok(mut per) = self.per_dialect.lock() {
+                    *per.entry(dialect.name()).or_default() += 1;
+                }
+                *self.last.lock().map_err(|_| "poisoned")? = Some((path, body));
                 Ok(())
             }
             Action::Replay => {
                 let last = self.last.lock().map_err(|_| "poisoned")?.clone();
-                let Some(cred) = last else { return Ok(()) };
-                let a = self.send("POST", RESULT, "", cred.as_bytes()).await;
-                self.expect(a, 403).await
+                let Some((path, body)) = last else {
+                    return Ok(());
+                };
+                let a = self.send("POST", path, "", body.as_bytes()).await;
+                self.expect(a, 403)
+                    .await
+                    .map_err(|e| format!("{path}: {e}"))
             }
             Action::SpoofedGet => {
                 let a = self.send("GET", PASS, &spoof, b"").await;
@@ -698,15 +823,22 @@ pub(crate) fn soak(args: &RunArgs, minutes: u64, connections: usize) -> Res<()> 
     let gw = free_port()?;
     let config = h.fidogate_config(gw, app, 1, None)?;
     let text = std::fs::read_to_string(&config).map_err(|e| e.to_string())?;
-    std::fs::write(
-        &config,
-        text.replacen(
+    let routes = "  routes:\n    - name: passkeys\n      dialect: webauthn\n";
+    if !text.contains(routes) {
+        return Err("the harness's fidogate.yaml has changed: its routes were not found".into());
+    }
+    let text = text
+        .replacen(
             "threads: 1\n",
             "threads: 1\nbody_read_timeout_secs: 10\nlog_level: warn\n",
             1,
-        ),
-    )
-    .map_err(|e| e.to_string())?;
+        )
+        .replacen(
+            routes,
+            &format!("  uaf: {{ app_id: \"{UAF_APP_ID}\" }}\n{routes}{EXTRA_ROUTES}"),
+            1,
+        );
+    std::fs::write(&config, text).map_err(|e| e.to_string())?;
     let mut gw_proc = h.spawn(
         true,
         &h.fidogate,
@@ -834,6 +966,8 @@ fn client(target: SocketAddr) -> Arc<Client> {
         unexpected: AtomicU64::new(0),
         last: Mutex::new(None),
         user: AtomicU64::new(0),
+        dialect: AtomicU64::new(0),
+        per_dialect: Mutex::new(BTreeMap::new()),
     })
 }
 
@@ -923,6 +1057,15 @@ fn write_results(
         }
         for s in &tally.samples {
             let _ = writeln!(md, "\n- {}: {s}", t.name);
+        }
+        if let Ok(per) = t.client.per_dialect.lock() {
+            let by: Vec<String> = per.iter().map(|(d, n)| format!("{d} {n}")).collect();
+            let _ = writeln!(
+                md,
+                "\n{}: registrations by dialect: {}",
+                t.name,
+                by.join(", ")
+            );
         }
     }
     let reference = if minutes >= 10 {
