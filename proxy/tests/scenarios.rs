@@ -27,7 +27,8 @@ use std::time::{Duration, SystemTime};
 struct Binary {
     gateway: GatewayProcess,
     clock: PathBuf,
-    offset: Mutex<i64>,
+    /// The gateway's clock, stopped: it moves only when a step advances it.
+    at: Mutex<i64>,
     log: AppLog,
     // Holds the port of a down app.
     _reserved: Option<tokio::net::TcpSocket>,
@@ -52,7 +53,8 @@ impl Binary {
     ) -> Self {
         let clock_dir = tempdir();
         let clock = clock_dir.join("clock");
-        std::fs::write(&clock, "0").unwrap();
+        let at = UnixTime::from_system(SystemTime::now()).as_secs();
+        std::fs::write(&clock, format!("@{at}")).unwrap();
         let gateway = GatewayProcess::start(
             Path::new(env!("CARGO_BIN_EXE_fidogate")),
             &run_file_with(upstream, redis, extra),
@@ -61,7 +63,7 @@ impl Binary {
         Self {
             gateway,
             clock,
-            offset: Mutex::new(0),
+            at: Mutex::new(at),
             log,
             _reserved: reserved,
         }
@@ -91,14 +93,13 @@ impl Target for Binary {
     }
 
     fn advance(&self, by: Duration) {
-        let mut offset = self.offset.lock().unwrap();
-        *offset += i64::try_from(by.as_secs()).unwrap();
-        std::fs::write(&self.clock, offset.to_string()).unwrap();
+        let mut at = self.at.lock().unwrap();
+        *at += i64::try_from(by.as_secs()).unwrap();
+        std::fs::write(&self.clock, format!("@{at}")).unwrap();
     }
 
     fn now(&self) -> UnixTime {
-        let offset = *self.offset.lock().unwrap();
-        UnixTime::from_secs(UnixTime::from_system(SystemTime::now()).as_secs() + offset)
+        UnixTime::from_secs(*self.at.lock().unwrap())
     }
 }
 

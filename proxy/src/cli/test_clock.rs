@@ -1,6 +1,8 @@
 //! A clock for the scenario tests, compiled only with the `test-clock`
-//! feature: the system clock moved by the number of seconds written in the
-//! file `FIDOGATE_TEST_CLOCK_FILE` names, read on every request, so a test
+//! feature, read on every request from the file `FIDOGATE_TEST_CLOCK_FILE`
+//! names: a number of seconds moves the system clock by that much; `@`
+//! and a Unix time stops the clock at that instant (so a test can land
+//! exactly on a challenge's TTL however slowly the machine runs). A test
 //! can let a challenge expire without waiting. A build without the feature
 //! has no way to move its clock; never deploy one with it.
 
@@ -22,11 +24,21 @@ impl Source for FileClock {
         let mut env = SystemSource.env()?;
         // A file that cannot be read is a broken test: refuse the request
         // rather than run on the real clock.
-        let offset: i64 = std::fs::read_to_string(&self.path)
-            .ok()
-            .and_then(|t| t.trim().parse().ok())
-            .ok_or_else(|| SourceError(format!("{}: no clock offset", self.path.display())))?;
-        env.now = UnixTime::from_secs(env.now.as_secs().saturating_add(offset));
+        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        let text = text.trim();
+        let no_clock = || {
+            SourceError(format!(
+                "{}: no clock offset or instant",
+                self.path.display()
+            ))
+        };
+        env.now = match text.strip_prefix('@') {
+            Some(at) => UnixTime::from_secs(at.parse().map_err(|_| no_clock())?),
+            None => {
+                let offset: i64 = text.parse().map_err(|_| no_clock())?;
+                UnixTime::from_secs(env.now.as_secs().saturating_add(offset))
+            }
+        };
         Ok(env)
     }
 }
