@@ -375,7 +375,7 @@ pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded,
         problem,
     };
     let bytes = crate::files::read_regular(path, crate::files::MAX_CONFIG_FILE)
-        .map_err(|e| err("(file)", e))?;
+        .map_err(|e| err("(file)", e.to_string()))?;
     let text = String::from_utf8(bytes).map_err(|_| err("(file)", "is not UTF-8".to_owned()))?;
     let de = serde_yaml::Deserializer::from_str(&text);
     let mut cfg: FileConfig = serde_path_to_error::deserialize(de).map_err(|e| {
@@ -787,34 +787,26 @@ const MAX_PRIVATE_FILE: u64 = 64 * 1024;
 /// that no one but its owner may read and no one but its owner may change
 /// (its group may read it, for a service group). Each problem is named.
 fn read_private(path: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
-    if !meta.is_file() {
-        return Err("is not a regular file".to_owned());
-    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
         let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o027 != 0 {
+        if meta.is_file() && mode & 0o027 != 0 {
             return Err(format!(
                 "has mode {mode:04o}: others may use it or its group may change it; \
                  `chmod 600` it (or 640 for a service group)"
             ));
         }
     }
-    if meta.len() > MAX_PRIVATE_FILE {
-        return Err(format!(
-            "is {} bytes; a key or secret file is at most {MAX_PRIVATE_FILE}",
-            meta.len()
-        ));
-    }
-    std::fs::read(path).map_err(|e| format!("cannot read: {e}"))
+    crate::files::read_regular(path, MAX_PRIVATE_FILE).map_err(|e| e.to_string())
 }
 
 /// Creates `path` (which must not exist) readable by its owner only, whole
 /// or not at all: the bytes go to a temporary file beside it, synced, then
-/// renamed into place, so that a full disk or a crash leaves no cut key
-/// behind for the next start to read.
+/// hard-linked into place (which, unlike a rename, never replaces a file
+/// that appeared meanwhile) and the temporary name removed, so that a full
+/// disk or a crash leaves no cut key behind for the next start to read.
 pub fn write_private(path: &Path, data: &[u8]) -> Result<(), String> {
     use std::io::Write;
     if path.exists() {

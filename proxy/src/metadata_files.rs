@@ -11,7 +11,6 @@ use fidogate_core::metadata::{
 };
 use fidogate_core::trust::TrustAnchor;
 use fidogate_core::{ErrorClass, UnixTime};
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 /// A metadata file that cannot be used: which, why, and the class.
@@ -102,12 +101,11 @@ pub fn roots(extra: &[PathBuf]) -> Result<Vec<TrustAnchor>, LoadError> {
 /// The certificates of one PEM root file (at least one).
 pub fn root_file(p: &Path) -> Result<Vec<TrustAnchor>, LoadError> {
     let name = p.display().to_string();
-    let pem =
-        crate::files::read_regular(p, crate::files::MAX_PEM_FILE).map_err(|problem| LoadError {
-            path: name.clone(),
-            problem,
-            class: ErrorClass::Internal,
-        })?;
+    let pem = crate::files::read_regular(p, crate::files::MAX_PEM_FILE).map_err(|e| LoadError {
+        path: name.clone(),
+        problem: e.to_string(),
+        class: ErrorClass::Internal,
+    })?;
     let found = TrustAnchor::from_pem(&pem, &name).map_err(|e| LoadError {
         path: name.clone(),
         problem: e.to_string(),
@@ -124,27 +122,20 @@ pub fn root_file(p: &Path) -> Result<Vec<TrustAnchor>, LoadError> {
 }
 
 fn read_bounded(path: &Path) -> Result<Vec<u8>, LoadError> {
-    let err = |problem: String| LoadError {
-        path: path.display().to_string(),
-        problem,
-        class: ErrorClass::Internal,
-    };
-    let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read: {e}")))?;
-    if !meta.is_file() {
-        return Err(err("is not a regular file".to_owned()));
-    }
-    let file = std::fs::File::open(path).map_err(|e| err(format!("cannot read: {e}")))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_BLOB_LEN as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| err(format!("cannot read: {e}")))?;
-    if bytes.len() > MAX_BLOB_LEN {
-        return Err(LoadError {
-            class: ErrorClass::Malformed,
-            ..err(format!("is larger than {MAX_BLOB_LEN} bytes"))
-        });
-    }
-    Ok(bytes)
+    crate::files::read_regular(path, MAX_BLOB_LEN as u64).map_err(|e| {
+        let (class, problem) = match e {
+            crate::files::ReadError::TooLarge { .. } => (
+                ErrorClass::Malformed,
+                format!("is larger than {MAX_BLOB_LEN} bytes"),
+            ),
+            e => (ErrorClass::Internal, e.to_string()),
+        };
+        LoadError {
+            path: path.display().to_string(),
+            problem,
+            class,
+        }
+    })
 }
 
 /// A JSON object (a payload or a statement), not a JWS.

@@ -473,17 +473,19 @@ impl ProxyHttp for FidogateProxy {
         e: &pingora::Error,
         ctx: &mut Ctx,
     ) -> FailToProxy {
-        let timed_out = matches!(
-            e.etype(),
-            pingora::ErrorType::ConnectTimedout
-                | pingora::ErrorType::ReadTimedout
-                | pingora::ErrorType::WriteTimedout
-        );
+        let from_app = e.esource() == &pingora::ErrorSource::Upstream;
+        let app_timed_out = from_app
+            && matches!(
+                e.etype(),
+                pingora::ErrorType::ConnectTimedout
+                    | pingora::ErrorType::ReadTimedout
+                    | pingora::ErrorType::WriteTimedout
+            );
         let Some(intercept) = &ctx.intercept else {
-            let code = match e.esource() {
-                pingora::ErrorSource::Upstream if timed_out => 504,
-                pingora::ErrorSource::Upstream => 502,
-                _ => 500,
+            let code = match (from_app, app_timed_out) {
+                (_, true) => 504,
+                (true, false) => 502,
+                (false, false) => 500,
             };
             let _ = session.respond_error(code).await;
             return FailToProxy {
@@ -491,7 +493,7 @@ impl ProxyHttp for FidogateProxy {
                 can_reuse_downstream: false,
             };
         };
-        let failure = if timed_out && e.esource() == &pingora::ErrorSource::Upstream {
+        let failure = if app_timed_out {
             Failure::AppTimedOut
         } else {
             Failure::AppUnreachable(e.to_string())

@@ -58,7 +58,7 @@ fn read(path: &Path, cert: bool) -> Result<Vec<u8>, TlsFileError> {
         path: path.to_path_buf(),
         problem,
     };
-    crate::files::read_regular(path, MAX_FILE).map_err(fail)
+    crate::files::read_regular(path, MAX_FILE).map_err(|e| fail(e.to_string()))
 }
 
 impl ServerCert {

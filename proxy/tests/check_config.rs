@@ -205,6 +205,35 @@ fn files_that_are_not_regular_are_refused_by_key_without_reading_them() {
     assert_eq!(key, "upstream_timeout_secs");
 }
 
+/// Past their bounds: a configuration over 1 MiB, a secret over 64 KiB
+/// (sparse files: refused by their length, never read).
+#[test]
+fn oversized_configuration_and_secret_files_are_refused_by_length() {
+    let d = temp_dir("oversized");
+    let f = d.join("big.yaml");
+    std::fs::File::create(&f)
+        .unwrap()
+        .set_len(1024 * 1024 + 1)
+        .unwrap();
+    let e = load(&f, &no_env).unwrap_err();
+    assert_eq!(e.key, "(file)");
+    assert_eq!(e.problem, "is 1048577 bytes; at most 1048576 are read");
+    let f = d.join("c.yaml");
+    std::fs::write(&f, MINIMAL).unwrap();
+    let loaded = load(&f, &no_env).unwrap();
+    load_keys(&loaded).unwrap();
+    let secret = d.join("fidogate-secret");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&secret)
+        .unwrap()
+        .set_len(64 * 1024 + 1)
+        .unwrap();
+    let e = load_keys(&loaded).unwrap_err();
+    assert_eq!(e.key, "secret_file");
+    assert_eq!(e.problem, "is 65537 bytes; at most 65536 are read");
+}
+
 /// Found by the config_yaml fuzz target: a key that is an empty string
 /// was named as nothing at all (`file: : unknown field`).
 #[test]

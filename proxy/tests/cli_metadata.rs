@@ -171,8 +171,26 @@ fn inspect_statuses_for_files_that_are_not_blobs() {
             "{name}: {v}"
         );
     }
+    // Past the 64 MiB bound (a sparse file: refused by its length, unread).
+    let huge = d.join("huge.jwt");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(64 * 1024 * 1024 + 1)
+        .unwrap();
+    let out = fidogate(&["metadata", "inspect", huge.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = object(&out);
+    assert_eq!(v["error"]["class"], "malformed", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is larger than 67108864 bytes"),
+        "{v}"
+    );
     for args in [
         vec!["metadata", "inspect", "/nonexistent/blob.jwt"],
+        vec!["metadata", "inspect", "/dev/zero"],
         vec![
             "metadata",
             "inspect",

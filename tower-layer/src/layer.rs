@@ -2,10 +2,10 @@ use crate::service::{Fidogate, PeerFn, socket_addr_peer};
 use fidogate_core::gateway::{Gateway, Source, SystemSource};
 use std::sync::Arc;
 use std::time::Duration;
+use tower_layer::Layer;
 
 /// How long an intercepted body may take by default.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
-use tower_layer::Layer;
 
 /// Puts the fidogate engine in front of a service. Holds configuration
 /// only; cheap to clone.

@@ -88,7 +88,7 @@ pub(crate) struct Outcome {
 }
 
 /// A JSON body of about 1 KiB.
-fn post_body() -> Bytes {
+pub(crate) fn post_body() -> Bytes {
     let items: Vec<String> = (0..20)
         .map(|i| format!(r#"{{"id":{i},"name":"item-{i:04}","tags":["a","b"]}}"#))
         .collect();

@@ -118,6 +118,11 @@ pub(crate) fn serve_app(listen: SocketAddr, threads: usize, layer: bool) -> Res<
     } else {
         app()
     };
+    serve_router(listen, threads, router)
+}
+
+/// Serves `router` on `listen` with `threads` worker threads, until killed.
+pub(crate) fn serve_router(listen: SocketAddr, threads: usize, router: Router) -> Res<()> {
     runtime(threads)?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await

@@ -8,6 +8,7 @@
 //! Writes soak.csv, soak.md and soak.png into `--out`.
 
 use crate::cli::RunArgs;
+use crate::client::post_body;
 use crate::process::{Harness, Proc, free_port};
 use crate::roles::{self, HEADER};
 use crate::{OPTIONS, ORIGIN, PASS, RESULT, RP, Res, procfs, report};
@@ -174,7 +175,7 @@ fn soak_router(state: Arc<AppState>) -> Router {
                 if headers.contains_key(HEADER) {
                     s.counters.client_copies.fetch_add(1, Ordering::Relaxed);
                 }
-                if body.as_ref() != post_body().as_bytes() {
+                if body != post_body() {
                     s.counters.cut_bodies.fetch_add(1, Ordering::Relaxed);
                     return (StatusCode::BAD_REQUEST, "not the body sent");
                 }
@@ -251,29 +252,10 @@ pub(crate) fn serve_soak_app(
         Some(g) => router.layer(FidogateLayer::new(g)),
         None => router,
     };
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("runtime: {e}"))?
-        .block_on(async move {
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .map_err(|e| format!("{listen}: {e}"))?;
-            axum::serve(listener, router)
-                .await
-                .map_err(|e| format!("serve: {e}"))
-        })
+    roles::serve_router(listen, 1, router)
 }
 
 // ---- the client --------------------------------------------------------------
-
-fn post_body() -> String {
-    let items: Vec<String> = (0..20)
-        .map(|i| format!(r#"{{"id":{i},"name":"item-{i:04}","tags":["a","b"]}}"#))
-        .collect();
-    format!(r#"{{"items":[{}]}}"#, items.join(","))
-}
 
 /// What a client does once, and what it must get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -531,7 +513,7 @@ impl Client {
         match action {
             Action::KeepAliveGets => self.keep_alive_gets().await,
             Action::Post => {
-                let a = self.send("POST", PASS, "", post_body().as_bytes()).await;
+                let a = self.send("POST", PASS, "", &post_body()).await;
                 self.expect(a, 200).await
             }
             Action::Register | Action::SpoofedRegister => {
