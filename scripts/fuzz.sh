@@ -40,7 +40,7 @@ for t in $targets; do
        -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
        > "$root/target/fuzz-stats/$t.txt" 2>&1); then
     tail -n 40 "target/fuzz-stats/$t.txt"
-    echo "fuzz: $t failed; its input is in fuzz/artifacts/$t/ (replay: cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run $t fuzz/artifacts/$t/<file>)" >&2
+    echo "fuzz: $t failed; its input is in fuzz/artifacts/$t/ (replay: cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run ${features[*]} $t artifacts/$t/<file>)" >&2
     exit 1
   fi
   grep -E "stat::number_of_executed_units|DONE" "target/fuzz-stats/$t.txt" | tail -n 2
