@@ -13,13 +13,13 @@
 //! forwarded); a challenge store that stops answering (503, nothing
 //! forwarded). The app here is a raw socket that misbehaves on purpose.
 
-use fidogate_core::b64;
 use fidogate_testkit::keys::alg;
 use fidogate_testkit::webauthn::Authenticator;
 use fidogate_tests::HEADER;
 use fidogate_tests::config::{ORIGIN, RP_ID, run_file, run_file_with};
 use fidogate_tests::process::GatewayProcess;
 use fidogate_tests::redis::{self, RedisServer};
+use fidogate_tests::scenario::Answer;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -130,18 +130,6 @@ fn config(app: SocketAddr, redis: Option<&str>) -> String {
     ) + &routes
 }
 
-struct Answer {
-    status: u16,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
-    }
-}
-
 /// One request on a fresh connection (`connection: close`), read to its
 /// end; the status 0 when the gateway closed without an answer.
 fn send(gw: SocketAddr, method: &str, path: &str, body: &[u8]) -> Answer {
@@ -159,6 +147,7 @@ fn send(gw: SocketAddr, method: &str, path: &str, body: &[u8]) -> Answer {
     let Some(end) = all.windows(4).position(|w| w == b"\r\n\r\n") else {
         return Answer {
             status: 0,
+            headers: Vec::new(),
             body: all,
         };
     };
@@ -169,6 +158,7 @@ fn send(gw: SocketAddr, method: &str, path: &str, body: &[u8]) -> Answer {
         .unwrap_or(0);
     Answer {
         status,
+        headers: Vec::new(),
         body: all[end + 4..].to_vec(),
     }
 }
@@ -176,8 +166,7 @@ fn send(gw: SocketAddr, method: &str, path: &str, body: &[u8]) -> Answer {
 fn registration(gw: SocketAddr, seed: u64) -> Value {
     let o = send(gw, "POST", "/attestation/options", br#"{"username":"u"}"#);
     assert_eq!(o.status, 200);
-    let challenge = b64::decode(o.json()["challenge"].as_str().unwrap()).unwrap();
-    Authenticator::none(alg::ES256, seed).register(RP_ID, ORIGIN, &challenge)
+    Authenticator::none(alg::ES256, seed).register(RP_ID, ORIGIN, &o.challenge())
 }
 
 fn refused_in_webauthn_shape(a: &Answer, status: u16, says: &str) {

@@ -713,7 +713,7 @@ async fn connection(client: Arc<Client>, actions: Vec<Action>, seed: u64) {
 
 // ---- the orchestration ------------------------------------------------------
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Sample {
     secs: u64,
     rss: u64,
@@ -992,23 +992,19 @@ fn write_results(
     let mut md = format!(
         "Soak: {minutes} minutes, {connections} connections per target, both targets at once on this machine; memory (VmRSS) and open descriptors of the process under test sampled every 10 s.\n\n"
     );
-    md.push_str("| target | requests | unexpected answers | unverified forwards | client copies seen by the app | cut bodies seen by the app | RSS at the reference (MiB) | highest RSS late (MiB) | ratio | fds at the reference | highest fds late | ratio |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    md.push_str("| target | requests | requests the app got | registrations the app verified | unexpected answers | unverified forwards | client copies seen by the app | cut bodies seen by the app | RSS at the reference (MiB) | highest RSS late (MiB) | ratio | fds at the reference | highest fds late | ratio |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     let mut verdicts = Vec::new();
     for (t, app) in targets.iter().zip(apps) {
         let (rss0, rss1, rss_ratio) = flatness(&t.samples, |s| s.rss);
         let (fd0, fd1, fd_ratio) = flatness(&t.samples, |s| s.fds);
-        let last = t.samples.last().copied().unwrap_or(Sample {
-            secs: 0,
-            rss: 0,
-            fds: 0,
-            requests: 0,
-            unexpected: 0,
-        });
+        let last = t.samples.last().copied().unwrap_or_default();
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {:.1} | {:.1} | {rss_ratio:.3} | {fd0} | {fd1} | {fd_ratio:.3} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {:.1} | {rss_ratio:.3} | {fd0} | {fd1} | {fd_ratio:.3} |",
             t.name,
             last.requests,
+            app.requests,
+            app.verified,
             last.unexpected,
             app.unverified,
             app.client_copies,
