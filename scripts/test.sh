@@ -17,5 +17,6 @@ echo "== the browser suite (Chromium with virtual authenticators, fidogate run, 
 bash scripts/browser.sh
 echo "== the scenario table through fidogate run (a test-clock build of the binary)"
 cargo test -p fidogate-proxy --features test-clock --test scenarios
-echo "== doc tests"
-cargo test --workspace --doc
+echo "== doc tests (with the feature sets built above, so nothing is built again)"
+cargo test -p fidogate-core --doc
+cargo test --workspace --exclude fidogate-core --doc
