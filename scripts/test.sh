@@ -17,6 +17,6 @@ echo "== the browser suite (Chromium with virtual authenticators, fidogate run, 
 bash scripts/browser.sh
 echo "== the scenario table through fidogate run (a test-clock build of the binary)"
 cargo test -p fidogate-proxy --features test-clock --test scenarios
-echo "== doc tests (with the feature sets built above, so nothing is built again)"
+echo "== doc tests (under the feature sets built above, not a new union of them)"
 cargo test -p fidogate-core --doc
 cargo test --workspace --exclude fidogate-core --doc
