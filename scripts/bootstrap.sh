@@ -36,3 +36,13 @@ if [ "$have" != "$want" ]; then
   echo "bootstrap: installing playwright-core $want into tests/browser/node_modules (npm ci)"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
+# @simplewebauthn/server, exactly as benches/simplewebauthn/package-lock.json
+# pins it, into benches/simplewebauthn/node_modules: the Node.js app the
+# benchmark compares fidogate with (`gateway-load alternatives`).
+cd ../../benches/simplewebauthn
+want=$(node -p 'require("./package-lock.json").packages["node_modules/@simplewebauthn/server"].version')
+have=$(node -p 'try { require("./node_modules/@simplewebauthn/server/package.json").version } catch { "" }')
+if [ "$have" != "$want" ]; then
+  echo "bootstrap: installing @simplewebauthn/server $want into benches/simplewebauthn/node_modules (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -1237,3 +1237,115 @@ fn metadata_decides_uaf_registrations_by_aaid() {
         ("soft UAF", Some("FIDO_CERTIFIED_L2"))
     );
 }
+
+#[test]
+fn the_options_answer_carries_every_field_and_echoes_what_the_client_asked() {
+    let g = gateway();
+    let ix = intercept(&g, "/attestation/options");
+    let plain = json!({"username": "alice", "displayName": "Alice A."}).to_string();
+    let r = respond(g.on_body(&ix, plain.as_bytes(), &env(T0, 1)).ready());
+    assert_eq!(r.status, StatusCode::OK);
+    let j = json_of(&r);
+    let keys: Vec<&str> = j.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut want = vec![
+        "status",
+        "errorMessage",
+        "rp",
+        "user",
+        "challenge",
+        "pubKeyCredParams",
+        "timeout",
+        "excludeCredentials",
+        "authenticatorSelection",
+        "attestation",
+        "extensions",
+    ];
+    want.sort_unstable();
+    assert_eq!(keys, want, "{j}");
+    assert_eq!(
+        (j["status"].as_str(), j["errorMessage"].as_str()),
+        (Some("ok"), Some(""))
+    );
+    assert_eq!(j["rp"]["id"], "example.com");
+    assert_eq!(j["user"]["name"], "alice");
+    assert_eq!(j["user"]["displayName"], "Alice A.");
+    assert!(b64::decode(j["user"]["id"].as_str().unwrap()).is_ok_and(|h| h.len() == 32));
+    assert!(b64::decode(j["challenge"].as_str().unwrap()).is_ok_and(|c| c.len() > 32));
+    assert!(
+        j["pubKeyCredParams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["type"] == "public-key" && p["alg"].is_i64())
+    );
+    assert!(
+        j["pubKeyCredParams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["alg"] == -7)
+    );
+    assert!(j["timeout"].as_u64().is_some_and(|t| t > 0));
+    assert_eq!(j["excludeCredentials"], json!([]));
+    assert_eq!(
+        j["authenticatorSelection"],
+        json!({"userVerification": "preferred"})
+    );
+    assert_eq!(j["attestation"], "none");
+    assert_eq!(j["extensions"], json!({}));
+
+    // What the client names is kept: its selection (userVerification
+    // only added when absent), its extensions, its conveyance.
+    let asked = json!({
+        "username": "bob",
+        "attestation": "direct",
+        "authenticatorSelection": {"residentKey": "required", "userVerification": "required"},
+        "extensions": {"credProps": true},
+    })
+    .to_string();
+    let j = json_of(&respond(
+        g.on_body(&ix, asked.as_bytes(), &env(T0, 2)).ready(),
+    ));
+    assert_eq!(j["user"]["displayName"], "bob");
+    assert_eq!(
+        j["authenticatorSelection"],
+        json!({"residentKey": "required", "userVerification": "required"})
+    );
+    assert_eq!(j["extensions"], json!({"credProps": true}));
+    assert_eq!(j["attestation"], "direct");
+    let partial =
+        json!({"username": "carol", "authenticatorSelection": {"residentKey": "discouraged"}})
+            .to_string();
+    let j = json_of(&respond(
+        g.on_body(&ix, partial.as_bytes(), &env(T0, 3)).ready(),
+    ));
+    assert_eq!(
+        j["authenticatorSelection"],
+        json!({"residentKey": "discouraged", "userVerification": "preferred"})
+    );
+    for (bad, field) in [
+        (
+            json!({"username": "d", "attestation": "everything"}),
+            "attestation",
+        ),
+        (
+            json!({"username": "d", "authenticatorSelection": []}),
+            "authenticatorSelection",
+        ),
+        (json!({"username": "d", "extensions": "x"}), "extensions"),
+    ] {
+        let r = respond(
+            g.on_body(&ix, bad.to_string().as_bytes(), &env(T0, 4))
+                .ready(),
+        );
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(
+            json_of(&r)["errorMessage"]
+                .as_str()
+                .unwrap()
+                .contains(field),
+            "{}",
+            json_of(&r)
+        );
+    }
+}

@@ -103,8 +103,10 @@ pub(crate) enum Role {
         duration: u64,
         #[arg(long)]
         max_requests: u64,
-        #[arg(long)]
-        server_pid: u32,
+        /// The processes under test (repeat for a system of several: a
+        /// gateway and its app); their CPU time is summed.
+        #[arg(long, required = true)]
+        server_pid: Vec<u32>,
         /// Speak TLS (HTTP/1.1 by ALPN), trusting this PEM CA.
         #[arg(long)]
         tls_ca: Option<PathBuf>,
@@ -116,6 +118,9 @@ pub(crate) enum Role {
         batches: usize,
         #[arg(long)]
         per_batch: usize,
+        /// Time one verified-credential header's signature instead.
+        #[arg(long)]
+        header: bool,
     },
     /// The criterion results as tables (verify.md, verify.csv in --out).
     CriterionTables {
@@ -204,6 +209,30 @@ pub(crate) enum Role {
         layer: bool,
         #[arg(long)]
         jwks_file: Option<PathBuf>,
+    },
+    /// fidogate against verifying in the app: full registrations through
+    /// `fidogate run` (in front of an app without FIDO code), an axum app
+    /// behind the layer, an axum app verifying with webauthn-rs, and a
+    /// Node.js app verifying with @simplewebauthn/server; registrations
+    /// per CPU-second of each whole system, p50 and p99
+    /// (alternatives.md, alternatives.csv, alternatives-runs.csv,
+    /// alternatives.png in --out).
+    Alternatives {
+        #[command(flatten)]
+        run: RunArgs,
+        /// The Node.js app's folder, its packages installed by `npm ci`
+        /// (default: benches/simplewebauthn of this source tree).
+        #[arg(long)]
+        node_app: Option<PathBuf>,
+    },
+    /// (internal) The axum app that verifies registrations itself with
+    /// webauthn-rs.
+    #[command(hide = true)]
+    WebauthnRsApp {
+        #[arg(long)]
+        listen: SocketAddr,
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
     },
     /// (internal) The spent-set of sealed challenges; prints its figures
     /// as JSON.

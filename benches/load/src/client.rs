@@ -31,6 +31,11 @@ pub(crate) enum Workload {
     /// Registration options alone, each for a new user (a flood of
     /// challenges never answered).
     Options,
+    /// A registration against an app that verifies it itself: the
+    /// challenge read from the options wherever the app's library puts
+    /// it (`challenge`, or `publicKey.challenge`), the result posted with
+    /// `?username=` so the app finds its pending state.
+    RegisterApp,
 }
 
 impl Workload {
@@ -40,6 +45,7 @@ impl Workload {
             Self::Post => "post",
             Self::Register => "register",
             Self::Options => "options",
+            Self::RegisterApp => "register-app",
         }
     }
 
@@ -49,8 +55,9 @@ impl Workload {
             "post" => Ok(Self::Post),
             "register" => Ok(Self::Register),
             "options" => Ok(Self::Options),
+            "register-app" => Ok(Self::RegisterApp),
             other => Err(format!(
-                "workload {other:?}: get, post, register or options"
+                "workload {other:?}: get, post, register, options or register-app"
             )),
         }
     }
@@ -65,8 +72,9 @@ pub(crate) struct Load {
     pub(crate) warmup: Duration,
     pub(crate) duration: Duration,
     pub(crate) max_requests: u64,
-    /// The process under test, whose CPU time is read over the window.
-    pub(crate) server_pid: u32,
+    /// The processes under test, whose CPU time is read (and summed) over
+    /// the window.
+    pub(crate) server_pids: Vec<u32>,
     /// TLS to the target, trusting this PEM CA.
     pub(crate) tls_ca: Option<std::path::PathBuf>,
 }
@@ -160,7 +168,8 @@ pub(crate) async fn options(
     }
     let answer: serde_json::Value =
         serde_json::from_slice(&answer).map_err(|e| format!("options answer: {e}"))?;
-    answer
+    let options = answer.get("publicKey").unwrap_or(&answer);
+    options
         .get("challenge")
         .and_then(serde_json::Value::as_str)
         .and_then(|c| fidogate_core::b64::decode(c).ok())
@@ -197,6 +206,17 @@ async fn unit(
             };
             let body = registration(authn, &challenge).to_string();
             let (s, _) = send(sender, target, Method::POST, RESULT, Bytes::from(body)).await?;
+            Ok(s.is_success())
+        }
+        Workload::RegisterApp => {
+            let authn = shared.authn.as_ref().ok_or("no authenticator")?;
+            let user = format!("user-{n}");
+            let Some(challenge) = options(sender, target, &user).await? else {
+                return Ok(false);
+            };
+            let body = registration(authn, &challenge).to_string();
+            let path = format!("{RESULT}?username={user}");
+            let (s, _) = send(sender, target, Method::POST, &path, Bytes::from(body)).await?;
             Ok(s.is_success())
         }
     }
@@ -271,6 +291,13 @@ async fn connection(shared: Arc<Shared>) -> Result<Tally, String> {
     Ok(tally)
 }
 
+/// The CPU time of every process in `pids`, summed.
+fn system_cpu(pids: &[u32], ticks: u64) -> Res<Duration> {
+    pids.iter().try_fold(Duration::ZERO, |sum, &pid| {
+        Ok(sum + procfs::cpu_time(pid, ticks)?)
+    })
+}
+
 /// Runs `load` on a single-threaded runtime (the client's own CPU).
 pub(crate) fn run(load: Load) -> Res<Outcome> {
     let ticks = procfs::clock_ticks();
@@ -278,7 +305,7 @@ pub(crate) fn run(load: Load) -> Res<Outcome> {
         .enable_all()
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))?;
-    let authn = (load.workload == Workload::Register)
+    let authn = matches!(load.workload, Workload::Register | Workload::RegisterApp)
         .then(|| Authenticator::packed_x5c(alg::ES256, 3, &attestation_root(900)));
     let started = Instant::now();
     let window = (started + load.warmup, started + load.warmup + load.duration);
@@ -301,10 +328,10 @@ pub(crate) fn run(load: Load) -> Res<Outcome> {
             .collect();
         // CPU readings at the window's edges.
         tokio::time::sleep_until(window.0.into()).await;
-        let server0 = procfs::cpu_time(load.server_pid, ticks)?;
+        let server0 = system_cpu(&load.server_pids, ticks)?;
         let client0 = procfs::cpu_time(me, ticks)?;
         tokio::time::sleep_until(window.1.into()).await;
-        let server1 = procfs::cpu_time(load.server_pid, ticks)?;
+        let server1 = system_cpu(&load.server_pids, ticks)?;
         let client1 = procfs::cpu_time(me, ticks)?;
         let mut hist = histogram()?;
         let mut errors = 0;

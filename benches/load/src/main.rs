@@ -15,6 +15,7 @@
 //! authenticator's signatures included) is not the gateway's; each process's CPU time is read from
 //! /proc over the measured window.
 
+mod alternatives;
 mod cli;
 mod client;
 mod criterion;
@@ -78,14 +79,21 @@ fn main() -> ExitCode {
                 warmup: Duration::from_secs(warmup),
                 duration: Duration::from_secs(duration),
                 max_requests,
-                server_pid,
+                server_pids: server_pid,
                 tls_ca,
             })?;
             print_json(&outcome)
         }),
-        Some(Role::VerifyAlone { batches, per_batch }) => {
-            roles::verify_alone(batches, per_batch).and_then(|us| print_json(&us))
+        Some(Role::VerifyAlone {
+            batches,
+            per_batch,
+            header,
+        }) => if header {
+            roles::sign_alone(batches, per_batch)
+        } else {
+            roles::verify_alone(batches, per_batch)
         }
+        .and_then(|us| print_json(&us)),
         Some(Role::CriterionTables { dir, out }) => criterion::tables(&dir, &out),
         Some(Role::FidogateConfig {
             dir,
@@ -121,6 +129,12 @@ fn main() -> ExitCode {
             layer,
             jwks_file,
         }) => soak::serve_soak_app(listen, layer, jwks_file),
+        Some(Role::Alternatives { run, node_app }) => {
+            alternatives::alternatives(&run, node_app.as_deref())
+        }
+        Some(Role::WebauthnRsApp { listen, threads }) => {
+            alternatives::serve_webauthn_rs_app(listen, threads)
+        }
         Some(Role::Spent { entries }) => {
             roles::spent(entries, 200_000).and_then(|c| print_json(&c))
         }

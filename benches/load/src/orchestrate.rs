@@ -162,31 +162,41 @@ pub(crate) fn orchestrate(args: &RunArgs) -> Res<()> {
         // Verification alone, once on a quiet machine and once beside the
         // client's signing work on the other CPUs (the neighbour the
         // gateway has during registration runs).
-        let verify_alone = |beside: &str| -> Res<f64> {
-            let us: f64 = h.output(
-                true,
-                &argv(&[
-                    &"verify-alone",
-                    &"--batches",
-                    &args.verify_batches,
-                    &"--per-batch",
-                    &args.verify_per_batch,
-                ]),
-                "verification alone",
-            )?;
-            eprintln!("round {round}: verification alone {us:.1} us ({beside})");
+        // The header's signature is timed beside it too: with
+        // verification, it is what no gateway can do without.
+        let verify_alone = |beside: &str, header: bool| -> Res<f64> {
+            let mut a = argv(&[
+                &"verify-alone",
+                &"--batches",
+                &args.verify_batches,
+                &"--per-batch",
+                &args.verify_per_batch,
+            ]);
+            let what = if header {
+                a.push("--header".to_owned());
+                "the header's signature alone"
+            } else {
+                "verification alone"
+            };
+            let us: f64 = h.output(true, &a, what)?;
+            eprintln!("round {round}: {what} {us:.1} us ({beside})");
             Ok(us)
         };
-        let quiet = verify_alone("quiet")?;
+        let quiet = verify_alone("quiet", false)?;
         let neighbour = h.spawn(
             false,
             &h.exe,
             &argv(&[&"burn", &"--seconds", &120]),
             "signing neighbour",
         )?;
-        let beside = verify_alone("beside the client's signing")?;
+        let beside = verify_alone("beside the client's signing", false)?;
+        let header = verify_alone("beside the client's signing", true)?;
         drop(neighbour);
-        verify_us.push(report::VerifyAlone { quiet, beside });
+        verify_us.push(report::VerifyAlone {
+            quiet,
+            beside,
+            header,
+        });
     }
     drop(upstream);
     let cache: roles::CacheFigures = h.output(

@@ -108,6 +108,8 @@ fn cell(runs: &[Run], adapter: Adapter, fidogate: bool, workload: Workload) -> O
 pub(crate) struct VerifyAlone {
     pub(crate) quiet: f64,
     pub(crate) beside: f64,
+    /// One verified-credential header's signature, beside the client.
+    pub(crate) header: f64,
 }
 
 pub(crate) fn write(
@@ -177,9 +179,10 @@ pub(crate) fn write(
     }
     let quiet = median(verify_us.iter().map(|v| v.quiet).collect());
     let verify = median(verify_us.iter().map(|v| v.beside).collect());
+    let header = median(verify_us.iter().map(|v| v.header).collect());
     let _ = writeln!(
         md,
-        "\n### Registrations (packed attestation, x5c chain to a trusted root, ES256)\n\nVerification alone, the same registration on CPU 0: **{verify:.1} µs** beside the client's signing work on the other CPU (as during the registration runs; the ratios use this), {quiet:.1} µs on a quiet machine.\n\n| adapter | registrations/s | p50 / p99 ms | gateway CPU µs/registration | client CPU µs/registration | gateway CPU / verification | goal (< 1.15) | carrying cost (2 × bare POST CPU) µs | (gateway − carrying) / verification |\n|---|---:|---:|---:|---:|---:|---|---:|---:|"
+        "\n### Registrations (packed attestation, x5c chain to a trusted root, ES256)\n\nVerification alone, the same registration on CPU 0: **{verify:.1} µs** beside the client's signing work on the other CPU (as during the registration runs; the ratios use this), {quiet:.1} µs on a quiet machine. One verified-credential header signed (ES256), beside the client: **{header:.1} µs**. The bound is what no gateway can do without: verification, the header's signature, and what the same adapter spends carrying the two HTTP exchanges without fidogate (2 × its bare POST CPU, from the pass-through runs).\n\n| adapter | registrations/s | p50 / p99 ms | gateway CPU µs/registration | client CPU µs/registration | gateway CPU / verification | carrying cost µs | bound µs (verification + header + carrying) | gateway CPU / bound | goal (≤ 1.15) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     );
     let mut chart_reg = Vec::new();
     for adapter in [Adapter::Pingora, Adapter::Axum] {
@@ -189,21 +192,23 @@ pub(crate) fn write(
         ) else {
             continue;
         };
-        let ratio = r.server_cpu_us / verify;
         let carrying = 2.0 * bare_post.server_cpu_us;
+        let bound = verify + header + carrying;
+        let ratio = r.server_cpu_us / bound;
         let _ = writeln!(
             md,
-            "| {} | {:.0} | {:.2} / {:.2} | {:.1} | {:.1} | {:.3} | {} | {:.1} | {:.3} |",
+            "| {} | {:.0} | {:.2} / {:.2} | {:.1} | {:.1} | {:.3} | {:.1} | {:.1} | {:.3} | {} |",
             adapter.name(),
             r.rps,
             r.p50_us / 1000.0,
             r.p99_us / 1000.0,
             r.server_cpu_us,
             r.client_cpu_us,
-            ratio,
-            if ratio < 1.15 { "met" } else { "missed" },
+            r.server_cpu_us / verify,
             carrying,
-            (r.server_cpu_us - carrying) / verify,
+            bound,
+            ratio,
+            if ratio <= 1.15 { "met" } else { "missed" },
         );
         let _ = writeln!(
             csv,
@@ -216,8 +221,17 @@ pub(crate) fn write(
             r.client_cpu_us,
             r.errors
         );
+        let _ = writeln!(
+            csv,
+            "registration,{},bound,verification+header+carrying,,,,{bound:.2},,0",
+            adapter.name()
+        );
         chart_reg.push((adapter.name().to_owned(), r.server_cpu_us));
     }
+    let _ = writeln!(
+        csv,
+        "registration,none,sign-header-alone,beside-client,,,,{header:.2},,0"
+    );
     let _ = writeln!(
         csv,
         "registration,none,verify-alone,beside-client,,,,{verify:.2},,0"
@@ -304,12 +318,12 @@ const BARE: RGBColor = RGBColor(120, 120, 120);
 const FIDOGATE: RGBColor = RGBColor(31, 119, 180);
 
 /// A labelled group of bars, each with its colour.
-type Group = (String, Vec<(f64, RGBColor)>);
+pub(crate) type Group = (String, Vec<(f64, RGBColor)>);
 
 /// Groups of bars on one panel: each bar 2 units wide, a 1-unit gap
 /// after each group, the label under the group's middle. Every group has
 /// as many bars as the first.
-fn bar_panel(
+pub(crate) fn bar_panel(
     area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
     caption: &str,
     y_desc: &str,

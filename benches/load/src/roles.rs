@@ -250,6 +250,42 @@ pub(crate) fn verify_alone(batches: usize, per_batch: usize) -> Res<f64> {
         .ok_or_else(|| "no batches".to_owned())
 }
 
+/// One verified-credential header signed (ES256 JWS over claims shaped as
+/// a WebAuthn registration's) with the key type the gateway uses, on
+/// this process's CPU: microseconds, the median of `batches` batches.
+pub(crate) fn sign_alone(batches: usize, per_batch: usize) -> Res<f64> {
+    let signer = TokenSigner::from_pkcs8_der(&SigningKey::generate(alg::ES256, 1).pkcs8_der())
+        .map_err(|e| format!("signing key: {e}"))?;
+    let claims = serde_json::json!({
+        "iss": "fidogate", "aud": "upstream", "iat": 1_748_736_000, "exp": 1_748_736_060,
+        "jti": "0123456789abcdef0123456789abcdef", "protocol": "webauthn",
+        "dialect": "webauthn", "route": "passkeys", "username": "user-1",
+        "credentials": [{"id": "AAECAwQFBgcICQoLDA0ODw", "public_key": "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE", "alg": "ES256"}],
+    });
+    let once = || -> Res<()> {
+        signer
+            .sign(&claims)
+            .map(|t| drop(std::hint::black_box(t)))
+            .map_err(|e| format!("header: {e}"))
+    };
+    for _ in 0..per_batch {
+        once()?;
+    }
+    let mut times = Vec::with_capacity(batches);
+    for _ in 0..batches {
+        let start = Instant::now();
+        for _ in 0..per_batch {
+            once()?;
+        }
+        times.push(start.elapsed().as_secs_f64() * 1e6 / per_batch as f64);
+    }
+    times.sort_by(f64::total_cmp);
+    times
+        .get(times.len() / 2)
+        .copied()
+        .ok_or_else(|| "no batches".to_owned())
+}
+
 /// The challenge cache with `entries` pending challenges, as the engine
 /// fills it (32-byte challenge, WebAuthn context): resident memory it
 /// added, and the cost of one issue + take on the full store.

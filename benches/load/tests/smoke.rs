@@ -213,3 +213,58 @@ fn the_tls_comparison_runs_against_both_proxies() {
     }
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn the_alternatives_comparison_runs_every_system() {
+    let out = std::env::temp_dir().join(format!("fidogate-alt-smoke-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let output = Command::new(env!("CARGO_BIN_EXE_gateway-load"))
+        .args([
+            "alternatives",
+            "--duration",
+            "1",
+            "--warmup",
+            "0",
+            "--rounds",
+            "1",
+            "--register-connections",
+            "1",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .arg("--fidogate")
+        .arg(fidogate_testkit::fidogate_binary())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "gateway-load alternatives failed (bash scripts/bootstrap.sh installs the Node.js app's packages):\n{stderr}"
+    );
+    let csv = std::fs::read_to_string(out.join("alternatives.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    // Every system completed registrations, each verified (the app
+    // behind fidogate refuses one without the header; the others answer
+    // 200 only once their library verified it), without an error.
+    for system in [
+        "fidogate-run",
+        "fidogate-layer",
+        "webauthn-rs",
+        "simplewebauthn",
+    ] {
+        let row = rows
+            .iter()
+            .find(|r| r[0] == system)
+            .unwrap_or_else(|| panic!("no row for {system}:\n{csv}"));
+        assert!(row[1].parse::<f64>().unwrap() > 0.0, "{row:?}");
+        assert!(row[5].parse::<f64>().unwrap() > 0.0, "{row:?}");
+        assert_eq!(row[7], "0", "errors: {row:?}");
+    }
+    let md = std::fs::read_to_string(out.join("alternatives.md")).unwrap();
+    assert_eq!(md.matches("| ≥ ").count(), 4, "{md}");
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -443,7 +443,11 @@ impl Gateway {
         let answer = route
             .rules
             .issue(&req, username, &sealed, &self.inner.verifier, &route.rp)?;
-        Ok(BodyAction::Respond(Reply::ok(intercept.origin(), &answer)))
+        Ok(BodyAction::Respond(Reply::raw(
+            intercept.origin(),
+            StatusCode::OK,
+            answer,
+        )))
     }
 
     /// Opens the seal of a gateway-issued challenge, spends it and

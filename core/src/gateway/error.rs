@@ -344,4 +344,7 @@ pub enum InternalError {
     /// The time and randomness source failed.
     #[error("{0}")]
     Source(SourceError),
+    /// The gateway's own options answer could not be written.
+    #[error("writing the options answer: {0}")]
+    Serialise(String),
 }

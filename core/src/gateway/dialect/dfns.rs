@@ -2,7 +2,7 @@
 //! optionally a second-factor and a recovery credential, all answering one
 //! challenge.
 
-use super::webauthn::{Fido2Error, issue, verify as verify_webauthn};
+use super::webauthn::{Fido2Error, SupportedKinds, issue, verify as verify_webauthn};
 use super::{Check, OptionsRequest, Registration, Rules, Verifier};
 use crate::b64;
 use crate::gateway::error::{CredentialRole, GatewayError, RequestError};
@@ -35,20 +35,12 @@ impl Rules for Dfns {
         challenge: &[u8],
         verifier: &Verifier,
         rp: &RelyingParty,
-    ) -> Result<Value, GatewayError> {
-        let mut issued = issue(req, username, challenge, verifier, rp)?;
-        if let Some(obj) = issued.as_object_mut() {
-            obj.remove("status");
-            obj.remove("errorMessage");
-            obj.insert(
-                "supportedCredentialKinds".to_owned(),
-                json!({
-                    "firstFactor": ["Fido2", "Key", "PasswordProtectedKey"],
-                    "secondFactor": ["Fido2", "Key", "PasswordProtectedKey"],
-                }),
-            );
-        }
-        Ok(issued)
+    ) -> Result<Vec<u8>, GatewayError> {
+        static KINDS: SupportedKinds = SupportedKinds {
+            first_factor: ["Fido2", "Key", "PasswordProtectedKey"],
+            second_factor: ["Fido2", "Key", "PasswordProtectedKey"],
+        };
+        issue(req, username, challenge, verifier, rp, Some(&KINDS))
     }
 
     fn parse(&self, body: &[u8]) -> Result<Box<dyn Registration>, GatewayError> {

@@ -53,7 +53,8 @@ pub(in crate::gateway) trait Rules: Send + Sync {
 
     /// The gateway's own answer to an options request for `username`,
     /// carrying the sealed `challenge`, for the route's relying party
-    /// `rp`; by default the conformance API's creation options.
+    /// `rp`, as the JSON body's bytes; by default the conformance API's
+    /// creation options.
     fn issue(
         &self,
         req: &OptionsRequest,
@@ -61,8 +62,8 @@ pub(in crate::gateway) trait Rules: Send + Sync {
         challenge: &[u8],
         verifier: &Verifier,
         rp: &crate::webauthn::RelyingParty,
-    ) -> Result<Value, GatewayError> {
-        webauthn::issue(req, username, challenge, verifier, rp)
+    ) -> Result<Vec<u8>, GatewayError> {
+        webauthn::issue(req, username, challenge, verifier, rp, None)
     }
 
     /// The WebAuthn user handle issued to `username`, where the dialect

@@ -5,7 +5,7 @@ use super::{AppChallenge, Check, OptionsRequest, Registration, Rules, Verifier, 
 use super::{MIN_UPSTREAM_CHALLENGE_LEN, challenge_text};
 use crate::b64;
 use crate::crypto::{constant_time_eq, sha256};
-use crate::gateway::error::{GatewayError, UpstreamError};
+use crate::gateway::error::{GatewayError, InternalError, UpstreamError};
 use crate::gateway::seal::SealError;
 use crate::gateway::token::CredentialClaim;
 use crate::uaf::{
@@ -44,8 +44,8 @@ impl Rules for Uaf {
         challenge: &[u8],
         verifier: &Verifier,
         _rp: &RelyingParty,
-    ) -> Result<Value, GatewayError> {
-        Ok(RegistrationRequest {
+    ) -> Result<Vec<u8>, GatewayError> {
+        let envelope = RegistrationRequest {
             upv: (1, 0),
             app_id: verifier.uaf_app_id.clone(),
             server_data: b64::encode(challenge),
@@ -53,7 +53,8 @@ impl Rules for Uaf {
             username: username.to_owned(),
             policy: verifier.uaf_policy.clone(),
         }
-        .envelope())
+        .envelope();
+        serde_json::to_vec(&envelope).map_err(|e| InternalError::Serialise(e.to_string()).into())
     }
 
     fn user_handle(&self, _verifier: &Verifier, _username: &str) -> Option<Vec<u8>> {

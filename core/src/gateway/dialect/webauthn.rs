@@ -3,6 +3,7 @@
 
 use super::{Check, OptionsRequest, Registration, Rules, Verifier};
 use crate::b64;
+use crate::gateway::error::InternalError;
 use crate::gateway::error::{CredentialRole, GatewayError, RequestError};
 use crate::gateway::token::{CredentialClaim, FlagsClaim};
 use crate::webauthn::client_data::ClientData;
@@ -11,7 +12,8 @@ use crate::webauthn::{
     verify_registration,
 };
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
 
 /// Attestation conveyance values the options accept.
 const CONVEYANCE: [&str; 4] = ["none", "indirect", "direct", "enterprise"];
@@ -35,23 +37,21 @@ impl Rules for Webauthn {
     }
 }
 
-/// The gateway-issued options of the WebAuthn-based dialects.
+/// The gateway-issued options of the WebAuthn-based dialects, serialised:
+/// the conformance API's answer, or (`kinds`) the wallet API's, which has
+/// no status envelope and names the credential kinds it verifies.
 pub(in crate::gateway) fn issue(
     req: &OptionsRequest,
     username: &str,
     challenge: &[u8],
     verifier: &Verifier,
     rp: &RelyingParty,
-) -> Result<Value, GatewayError> {
-    let handle = verifier.user_handle(username);
-    Ok(options_answer(
-        req,
-        &b64::encode(challenge),
-        &handle,
-        username,
-        verifier,
-        rp,
-    )?)
+    kinds: Option<&'static SupportedKinds>,
+) -> Result<Vec<u8>, GatewayError> {
+    let handle = b64::encode(&verifier.user_handle(username));
+    let challenge = b64::encode(challenge);
+    let answer = options_answer(req, &challenge, &handle, username, verifier, rp, kinds)?;
+    serde_json::to_vec(&answer).map_err(|e| InternalError::Serialise(e.to_string()).into())
 }
 
 /// A posted PublicKeyCredential with the challenge its clientDataJSON
@@ -173,19 +173,85 @@ fn claim(v: &VerifiedRegistration) -> CredentialClaim {
     }
 }
 
+/// The credential kinds of the wallet API's registration init answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(in crate::gateway) struct SupportedKinds {
+    pub first_factor: [&'static str; 3],
+    pub second_factor: [&'static str; 3],
+}
+
 /// `ServerPublicKeyCredentialCreationOptionsResponse` (FIDO2 conformance
-/// server API §7.3.1).
-fn options_answer(
-    req: &OptionsRequest,
-    challenge: &str,
-    user_handle: &[u8],
-    username: &str,
-    verifier: &Verifier,
+/// server API §7.3.1), serialised straight from borrowed fields: the
+/// options answer is on every registration's path, and a JSON tree of it
+/// cost more than the rest of the options step.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CreationOptions<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<&'static str>,
+    rp: RpEntity<'a>,
+    user: UserEntity<'a>,
+    challenge: &'a str,
+    pub_key_cred_params: Vec<CredParam>,
+    timeout: u64,
+    exclude_credentials: [(); 0],
+    authenticator_selection: Selection<'a>,
+    attestation: &'a str,
+    extensions: &'a Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    supported_credential_kinds: Option<&'static SupportedKinds>,
+}
+
+#[derive(Debug, Serialize)]
+struct RpEntity<'a> {
+    id: &'a str,
+    name: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserEntity<'a> {
+    id: &'a str,
+    name: &'a str,
+    display_name: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct CredParam {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    alg: i64,
+}
+
+/// The client's `authenticatorSelection` as it sent it, with
+/// `userVerification` added from the policy when it named none.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Selection<'a> {
+    #[serde(flatten)]
+    asked: &'a Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_verification: Option<&'static str>,
+}
+
+/// An empty JSON object, for options that name no selection or extensions.
+static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+
+fn options_answer<'a>(
+    req: &'a OptionsRequest,
+    challenge: &'a str,
+    user_handle: &'a str,
+    username: &'a str,
+    verifier: &'a Verifier,
     rp: &RelyingParty,
-) -> Result<Value, RequestError> {
+    kinds: Option<&'static SupportedKinds>,
+) -> Result<CreationOptions<'a>, RequestError> {
     let attestation = match req.body.get("attestation") {
-        None | Some(Value::Null) => verifier.attestation.clone(),
-        Some(Value::String(a)) if CONVEYANCE.contains(&a.as_str()) => a.clone(),
+        None | Some(Value::Null) => verifier.attestation.as_str(),
+        Some(Value::String(a)) if CONVEYANCE.contains(&a.as_str()) => a.as_str(),
         Some(_) => {
             return Err(RequestError::invalid(
                 "attestation",
@@ -193,42 +259,50 @@ fn options_answer(
             ));
         }
     };
-    let mut selection = match req.body.get("authenticatorSelection") {
-        None | Some(Value::Null) => json!({}),
-        Some(Value::Object(o)) => Value::Object(o.clone()),
+    let asked = match req.body.get("authenticatorSelection") {
+        None | Some(Value::Null) => &*EMPTY,
+        Some(Value::Object(o)) => o,
         Some(_) => {
             return Err(RequestError::invalid("authenticatorSelection", "an object"));
         }
     };
-    if let Some(obj) = selection.as_object_mut() {
-        obj.entry("userVerification")
-            .or_insert_with(|| json!(verifier.policy.user_verification.as_str()));
-    }
+    let user_verification = (!asked.contains_key("userVerification"))
+        .then(|| verifier.policy.user_verification.as_str());
     let extensions = match req.body.get("extensions") {
-        None | Some(Value::Null) => json!({}),
-        Some(Value::Object(o)) => Value::Object(o.clone()),
+        None | Some(Value::Null) => &*EMPTY,
+        Some(Value::Object(o)) => o,
         Some(_) => return Err(RequestError::invalid("extensions", "an object")),
     };
-    let params: Vec<Value> = rp
-        .algorithms
-        .iter()
-        .map(|a| json!({"type": "public-key", "alg": a.id()}))
-        .collect();
-    Ok(json!({
-        "status": "ok",
-        "errorMessage": "",
-        "rp": { "id": verifier.rp.rp_id, "name": verifier.rp_name },
-        "user": {
-            "id": b64::encode(user_handle),
-            "name": username,
-            "displayName": req.display_name.as_deref().unwrap_or(username),
+    let envelope = kinds.is_none();
+    Ok(CreationOptions {
+        status: envelope.then_some("ok"),
+        error_message: envelope.then_some(""),
+        rp: RpEntity {
+            id: &verifier.rp.rp_id,
+            name: &verifier.rp_name,
         },
-        "challenge": challenge,
-        "pubKeyCredParams": params,
-        "timeout": verifier.timeout_ms,
-        "excludeCredentials": [],
-        "authenticatorSelection": selection,
-        "attestation": attestation,
-        "extensions": extensions,
-    }))
+        user: UserEntity {
+            id: user_handle,
+            name: username,
+            display_name: req.display_name.as_deref().unwrap_or(username),
+        },
+        challenge,
+        pub_key_cred_params: rp
+            .algorithms
+            .iter()
+            .map(|a| CredParam {
+                kind: "public-key",
+                alg: a.id(),
+            })
+            .collect(),
+        timeout: verifier.timeout_ms,
+        exclude_credentials: [],
+        authenticator_selection: Selection {
+            asked,
+            user_verification,
+        },
+        attestation,
+        extensions,
+        supported_credential_kinds: kinds,
+    })
 }

@@ -1,0 +1,571 @@
+//! fidogate against what a team would do instead: verify registrations in
+//! the app with a library. Four systems, each serving full registrations
+//! (options, the same software authenticator, result) on 127.0.0.1:
+//! - `fidogate run` in front of the harness's app, which has no FIDO code
+//!   (the system is both processes);
+//! - the same axum app behind `FidogateLayer`;
+//! - an axum app that verifies itself with webauthn-rs (its own
+//!   challenge state, its attestation CA list holding the same root);
+//! - a Node.js app that verifies itself with `@simplewebauthn/server`
+//!   (`benches/simplewebauthn`, installed by npm from its lock file).
+//!
+//! The systems under test run on the server CPU, the load generator on
+//! the others; the figure that compares them is registrations per
+//! CPU-second of the whole system, beside p50 and p99 at the same
+//! closed-loop concurrency. Rounds rotate which system goes first.
+
+use crate::cli::RunArgs;
+use crate::client::{Outcome, Workload};
+use crate::process::{Harness, Proc, free_port};
+use crate::report::{Group, bar_panel, median, register_font};
+use crate::{ORIGIN, RP, Res};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use fidogate_testkit::webauthn::attestation_root;
+use plotters::prelude::*;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use webauthn_rs::prelude::{
+    AttestationCaList, AttestedPasskeyRegistration, RegisterPublicKeyCredential, Url, Uuid,
+    Webauthn, WebauthnBuilder,
+};
+
+/// One of the systems compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum System {
+    /// `fidogate run` in front of an app with no FIDO code.
+    Gateway,
+    /// An axum app behind `FidogateLayer`.
+    Layer,
+    /// An axum app verifying with webauthn-rs.
+    WebauthnRs,
+    /// A Node.js app verifying with @simplewebauthn/server.
+    SimpleWebAuthn,
+}
+
+impl System {
+    const ALL: [Self; 4] = [
+        Self::Gateway,
+        Self::Layer,
+        Self::WebauthnRs,
+        Self::SimpleWebAuthn,
+    ];
+
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Self::Gateway => "fidogate-run",
+            Self::Layer => "fidogate-layer",
+            Self::WebauthnRs => "webauthn-rs",
+            Self::SimpleWebAuthn => "simplewebauthn",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Gateway => "`fidogate run` + app without FIDO code",
+            Self::Layer => "axum + `FidogateLayer`",
+            Self::WebauthnRs => "axum app verifying with webauthn-rs",
+            Self::SimpleWebAuthn => "Node.js app verifying with @simplewebauthn/server",
+        }
+    }
+
+    fn short(self) -> &'static str {
+        match self {
+            Self::Gateway => "fidogate run",
+            Self::Layer => "FidogateLayer",
+            Self::WebauthnRs => "webauthn-rs",
+            Self::SimpleWebAuthn => "SimpleWebAuthn",
+        }
+    }
+
+    fn workload(self) -> Workload {
+        match self {
+            Self::Gateway | Self::Layer => Workload::Register,
+            Self::WebauthnRs | Self::SimpleWebAuthn => Workload::RegisterApp,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------
+// The webauthn-rs app.
+
+/// The app's state: the library's relying party, the CA list its
+/// attested passkeys must chain to, and the registrations in progress
+/// (user name to the library's state, as a session store would hold it;
+/// bounded).
+struct WrsApp {
+    webauthn: Webauthn,
+    cas: AttestationCaList,
+    pending: Mutex<HashMap<String, AttestedPasskeyRegistration>>,
+    next_user: AtomicU64,
+}
+
+const MAX_PENDING: usize = 100_000;
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OptionsRequest {
+    username: String,
+    display_name: Option<String>,
+}
+
+fn json_answer(
+    status: StatusCode,
+    body: String,
+) -> (StatusCode, [(&'static str, &'static str); 1], String) {
+    (status, [("content-type", "application/json")], body)
+}
+
+type Answer = (StatusCode, [(&'static str, &'static str); 1], String);
+
+fn failed(status: StatusCode, why: &str) -> Answer {
+    json_answer(
+        status,
+        serde_json::json!({ "status": "failed", "errorMessage": why }).to_string(),
+    )
+}
+
+async fn wrs_options(State(app): State<Arc<WrsApp>>, body: Bytes) -> Answer {
+    let Ok(req) = serde_json::from_slice::<OptionsRequest>(&body) else {
+        return failed(StatusCode::BAD_REQUEST, "options request");
+    };
+    let id = Uuid::from_u128(u128::from(app.next_user.fetch_add(1, Ordering::Relaxed)) + 1);
+    let display = req.display_name.as_deref().unwrap_or(&req.username);
+    let started = app.webauthn.start_attested_passkey_registration(
+        id,
+        &req.username,
+        display,
+        None,
+        app.cas.clone(),
+        None,
+    );
+    let (options, state) = match started {
+        Ok(s) => s,
+        Err(e) => return failed(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let Ok(body) = serde_json::to_string(&options) else {
+        return failed(StatusCode::INTERNAL_SERVER_ERROR, "options answer");
+    };
+    {
+        let Ok(mut pending) = app.pending.lock() else {
+            return failed(StatusCode::INTERNAL_SERVER_ERROR, "state");
+        };
+        if pending.len() >= MAX_PENDING {
+            return failed(StatusCode::SERVICE_UNAVAILABLE, "too many pending");
+        }
+        pending.insert(req.username, state);
+    }
+    json_answer(StatusCode::OK, body)
+}
+
+async fn wrs_result(State(app): State<Arc<WrsApp>>, uri: Uri, body: Bytes) -> Answer {
+    let user = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("username="));
+    let Some(user) = user else {
+        return failed(StatusCode::BAD_REQUEST, "no username");
+    };
+    let state = match app.pending.lock() {
+        Ok(mut pending) => pending.remove(user),
+        Err(_) => return failed(StatusCode::INTERNAL_SERVER_ERROR, "state"),
+    };
+    let Some(state) = state else {
+        return failed(StatusCode::BAD_REQUEST, "no pending registration");
+    };
+    let reg = match serde_json::from_slice::<RegisterPublicKeyCredential>(&body) {
+        Ok(r) => r,
+        Err(e) => return failed(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    match app
+        .webauthn
+        .finish_attested_passkey_registration(&reg, &state)
+    {
+        Ok(passkey) => {
+            std::hint::black_box(passkey);
+            json_answer(
+                StatusCode::OK,
+                r#"{"status":"ok","errorMessage":""}"#.to_owned(),
+            )
+        }
+        Err(e) => failed(StatusCode::BAD_REQUEST, &e.to_string()),
+    }
+}
+
+/// The webauthn-rs app on `listen`: `POST /attestation/options`,
+/// `POST /attestation/result?username=`, and `GET /pass` for the
+/// harness's readiness probe.
+pub(crate) fn serve_webauthn_rs_app(listen: SocketAddr, threads: usize) -> Res<()> {
+    let origin = Url::parse(ORIGIN).map_err(|e| format!("{ORIGIN}: {e}"))?;
+    let webauthn = WebauthnBuilder::new(RP, &origin)
+        .and_then(|b| b.rp_name("fidogate bench").build())
+        .map_err(|e| format!("webauthn-rs: {e}"))?;
+    let root = attestation_root(900);
+    let cas = AttestationCaList::try_from(root.pem().as_bytes())
+        .map_err(|e| format!("webauthn-rs CA list: {e}"))?;
+    let app = Arc::new(WrsApp {
+        webauthn,
+        cas,
+        pending: Mutex::new(HashMap::new()),
+        next_user: AtomicU64::new(0),
+    });
+    let router = Router::new()
+        .route("/pass", get(|| async { "ok" }))
+        .route("/attestation/options", post(wrs_options))
+        .route("/attestation/result", post(wrs_result))
+        .with_state(app);
+    crate::roles::serve_router(listen, threads, router)
+}
+
+// ---------------------------------------------------------------------
+// The comparison.
+
+/// Where the Node.js app is, and that its packages are installed.
+fn node_app(dir: Option<&Path>) -> Res<PathBuf> {
+    let dir = dir.map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../simplewebauthn"),
+        Path::to_path_buf,
+    );
+    if !dir
+        .join("node_modules/@simplewebauthn/server/package.json")
+        .is_file()
+    {
+        return Err(format!(
+            "{}: @simplewebauthn/server is not installed there; run `npm ci` in it (scripts/bootstrap.sh does)",
+            dir.display()
+        ));
+    }
+    Ok(dir.join("server.mjs"))
+}
+
+/// The processes of one system, started on the server CPU and answering.
+fn start(
+    h: &Harness,
+    args: &RunArgs,
+    system: System,
+    server_mjs: &Path,
+) -> Res<(Vec<Proc>, SocketAddr)> {
+    let listen = free_port()?;
+    let threads = args.threads.to_string();
+    let mut procs = Vec::new();
+    match system {
+        System::Gateway => {
+            let upstream = free_port()?;
+            let mut app = h.spawn(
+                true,
+                &h.exe,
+                &strings(&[
+                    "app",
+                    "--listen",
+                    &upstream.to_string(),
+                    "--threads",
+                    &threads,
+                ]),
+                "app without FIDO code",
+            )?;
+            h.wait_ready(&mut app, upstream)?;
+            procs.push(app);
+            let config = h.fidogate_config(listen, upstream, args.threads, None)?;
+            procs.push(h.spawn(
+                true,
+                &h.fidogate,
+                &strings(&["run", "--config", &config.display().to_string()]),
+                "fidogate run",
+            )?);
+        }
+        System::Layer => procs.push(h.spawn(
+            true,
+            &h.exe,
+            &strings(&[
+                "app",
+                "--listen",
+                &listen.to_string(),
+                "--threads",
+                &threads,
+                "--layer",
+            ]),
+            "axum + FidogateLayer",
+        )?),
+        System::WebauthnRs => procs.push(h.spawn(
+            true,
+            &h.exe,
+            &strings(&[
+                "webauthn-rs-app",
+                "--listen",
+                &listen.to_string(),
+                "--threads",
+                &threads,
+            ]),
+            "webauthn-rs app",
+        )?),
+        System::SimpleWebAuthn => {
+            let root = h.dir.join("alternatives-root.pem");
+            std::fs::write(&root, attestation_root(900).pem())
+                .map_err(|e| format!("{}: {e}", root.display()))?;
+            procs.push(h.spawn(
+                true,
+                Path::new("node"),
+                &strings(&[
+                    &server_mjs.display().to_string(),
+                    "--listen",
+                    &listen.to_string(),
+                    "--rp-id",
+                    RP,
+                    "--origin",
+                    ORIGIN,
+                    "--root",
+                    &root.display().to_string(),
+                ]),
+                "SimpleWebAuthn app",
+            )?);
+        }
+    }
+    if let Some(last) = procs.last_mut() {
+        h.wait_ready(last, listen)?;
+    }
+    Ok((procs, listen))
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// `gateway-load alternatives`: the table, its CSVs and its chart.
+pub(crate) fn alternatives(args: &RunArgs, node_dir: Option<&Path>) -> Res<()> {
+    let server_mjs = node_app(node_dir)?;
+    let h = Harness::new(args)?;
+    if let Some((server, others)) = &h.pins {
+        eprintln!(
+            "gateway-load: systems under test on CPU {server}, load generator on CPUs {others}"
+        );
+    }
+    let mut runs: Vec<(usize, System, Outcome)> = Vec::new();
+    for round in 0..args.rounds {
+        let mut order = System::ALL;
+        order.rotate_left(round % System::ALL.len());
+        for system in order {
+            let (procs, listen) = start(&h, args, system, &server_mjs)?;
+            let mut argv = strings(&[
+                "load",
+                "--target",
+                &listen.to_string(),
+                "--workload",
+                system.workload().name(),
+                "--connections",
+                &args.register_connections.to_string(),
+                "--warmup",
+                &args.warmup.to_string(),
+                "--duration",
+                &args.duration.to_string(),
+                "--max-requests",
+                &args.max_requests.to_string(),
+            ]);
+            for p in &procs {
+                argv.push("--server-pid".to_owned());
+                argv.push(p.pid().to_string());
+            }
+            let outcome: Outcome = h.output(
+                false,
+                &argv,
+                &format!("registrations on {}", system.short()),
+            )?;
+            let n = outcome.requests.max(1) as f64;
+            eprintln!(
+                "round {round}: {:<15} {:>6.0} reg/s  p50 {:>6} us  p99 {:>6} us  system CPU {:>7.1} us/reg  errors {}",
+                system.short(),
+                outcome.requests as f64 / outcome.seconds,
+                outcome.p50_us,
+                outcome.p99_us,
+                outcome.server_cpu_s * 1e6 / n,
+                outcome.errors,
+            );
+            runs.push((round, system, outcome));
+            drop(procs);
+        }
+    }
+    write(args, &runs)
+}
+
+/// Medians over the rounds of one system.
+#[derive(Debug, Clone, Copy)]
+struct Figures {
+    rps: f64,
+    p50_us: f64,
+    p99_us: f64,
+    cpu_us: f64,
+    client_cpu_us: f64,
+    errors: u64,
+}
+
+impl Figures {
+    fn per_cpu_second(self) -> f64 {
+        1e6 / self.cpu_us
+    }
+}
+
+fn figures(runs: &[(usize, System, Outcome)], system: System) -> Option<Figures> {
+    let sel: Vec<&Outcome> = runs
+        .iter()
+        .filter(|r| r.1 == system)
+        .map(|r| &r.2)
+        .collect();
+    if sel.is_empty() {
+        return None;
+    }
+    let per = |f: &dyn Fn(&Outcome) -> f64| median(sel.iter().map(|o| f(o)).collect());
+    let n = |o: &Outcome| o.requests.max(1) as f64;
+    Some(Figures {
+        rps: per(&|o| o.requests as f64 / o.seconds),
+        p50_us: per(&|o| o.p50_us as f64),
+        p99_us: per(&|o| o.p99_us as f64),
+        cpu_us: per(&|o| o.server_cpu_s * 1e6 / n(o)),
+        client_cpu_us: per(&|o| o.client_cpu_s * 1e6 / n(o)),
+        errors: sel.iter().map(|o| o.errors).sum(),
+    })
+}
+
+fn write(args: &RunArgs, runs: &[(usize, System, Outcome)]) -> Res<()> {
+    let out = &args.out;
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut md = format!(
+        "{} rounds (median reported; the first system rotates) of {} s measured after {} s warm-up; {} closed-loop connections; {} worker thread(s) per Rust server; every system on CPU 0, the load generator on the others.\n\n| system | registrations/s | p50 / p99 ms | system CPU µs/registration | registrations per CPU-second | client CPU µs/registration | errors |\n|---|---:|---:|---:|---:|---:|---:|\n",
+        args.rounds, args.duration, args.warmup, args.register_connections, args.threads,
+    );
+    let mut csv = String::from(
+        "system,rps,p50_us,p99_us,system_cpu_us_per_registration,registrations_per_cpu_second,client_cpu_us_per_registration,errors\n",
+    );
+    let mut all = Vec::new();
+    for system in System::ALL {
+        let Some(f) = figures(runs, system) else {
+            continue;
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {:.0} | {:.2} / {:.2} | {:.1} | {:.0} | {:.1} | {} |",
+            system.label(),
+            f.rps,
+            f.p50_us / 1000.0,
+            f.p99_us / 1000.0,
+            f.cpu_us,
+            f.per_cpu_second(),
+            f.client_cpu_us,
+            f.errors,
+        );
+        let _ = writeln!(
+            csv,
+            "{},{:.1},{:.0},{:.0},{:.2},{:.1},{:.2},{}",
+            system.key(),
+            f.rps,
+            f.p50_us,
+            f.p99_us,
+            f.cpu_us,
+            f.per_cpu_second(),
+            f.client_cpu_us,
+            f.errors
+        );
+        all.push((system, f));
+    }
+    let _ = writeln!(
+        md,
+        "\n| fidogate | against | registrations per CPU-second, ratio | goal | met | p99 ms, fidogate / the app | p99 equal or better |\n|---|---|---:|---:|---|---:|---|"
+    );
+    let get = |s: System| all.iter().find(|(x, _)| *x == s).map(|(_, f)| *f);
+    for ours in [System::Gateway, System::Layer] {
+        for (peer, goal) in [(System::WebauthnRs, 2.0), (System::SimpleWebAuthn, 3.0)] {
+            let (Some(a), Some(b)) = (get(ours), get(peer)) else {
+                continue;
+            };
+            let ratio = a.per_cpu_second() / b.per_cpu_second();
+            let _ = writeln!(
+                md,
+                "| {} | {} | {ratio:.2} | ≥ {goal:.0} | {} | {:.2} / {:.2} | {} |",
+                ours.short(),
+                peer.short(),
+                if ratio >= goal { "yes" } else { "no" },
+                a.p99_us / 1000.0,
+                b.p99_us / 1000.0,
+                if a.p99_us <= b.p99_us { "yes" } else { "no" },
+            );
+        }
+    }
+    let mut runs_csv = String::from(
+        "round,system,requests,errors,seconds,p50_us,p99_us,max_us,system_cpu_s,client_cpu_s\n",
+    );
+    for (round, system, o) in runs {
+        let _ = writeln!(
+            runs_csv,
+            "{round},{},{},{},{},{},{},{},{:.3},{:.3}",
+            system.key(),
+            o.requests,
+            o.errors,
+            o.seconds,
+            o.p50_us,
+            o.p99_us,
+            o.max_us,
+            o.server_cpu_s,
+            o.client_cpu_s
+        );
+    }
+    print!("\n{md}");
+    let put = |name: &str, text: &str| {
+        let p = out.join(name);
+        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))
+    };
+    put("alternatives.md", &md)?;
+    put("alternatives.csv", &csv)?;
+    put("alternatives-runs.csv", &runs_csv)?;
+    match chart(&out.join("alternatives.png"), &all) {
+        Ok(()) => eprintln!(
+            "gateway-load: wrote {} (alternatives.md, alternatives.csv, alternatives-runs.csv, alternatives.png)",
+            out.display()
+        ),
+        Err(e) => eprintln!("gateway-load: no chart ({e}); the tables and CSV are written"),
+    }
+    Ok(())
+}
+
+const OURS: RGBColor = RGBColor(31, 119, 180);
+const THEIRS: RGBColor = RGBColor(120, 120, 120);
+
+/// Bars: registrations per CPU-second, and p99, of each system.
+fn chart(path: &Path, all: &[(System, Figures)]) -> Res<()> {
+    register_font()?;
+    let root = BitMapBackend::new(path, (1200, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| format!("chart: {e}"))?;
+    let (left, right) = root.split_horizontally(640);
+    let colour = |s: System| match s {
+        System::Gateway | System::Layer => OURS,
+        System::WebauthnRs | System::SimpleWebAuthn => THEIRS,
+    };
+    let per_cpu: Vec<Group> = all
+        .iter()
+        .map(|(s, f)| (s.short().to_owned(), vec![(f.per_cpu_second(), colour(*s))]))
+        .collect();
+    bar_panel(
+        &left,
+        "Registrations per CPU-second (whole system)",
+        "registrations / CPU-s",
+        &per_cpu,
+        &[("fidogate", OURS), ("verifying in the app", THEIRS)],
+    )?;
+    let p99: Vec<Group> = all
+        .iter()
+        .map(|(s, f)| (s.short().to_owned(), vec![(f.p99_us, colour(*s))]))
+        .collect();
+    bar_panel(
+        &right,
+        "p99 latency of a registration (µs)",
+        "µs",
+        &p99,
+        &[],
+    )?;
+    root.present().map_err(|e| format!("chart: {e}"))
+}
