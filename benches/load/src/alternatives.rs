@@ -15,16 +15,19 @@
 //! closed-loop concurrency. Rounds rotate which system goes first.
 
 use crate::cli::RunArgs;
-use crate::client::{Outcome, Workload};
+use crate::client::{self, Outcome, Workload};
 use crate::process::{Harness, Proc, free_port};
 use crate::report::{Group, bar_panel, median, register_font};
-use crate::{ORIGIN, RP, Res};
+use crate::roles::registration;
+use crate::{ORIGIN, RESULT, RP, Res};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::routing::{get, post};
 use bytes::Bytes;
-use fidogate_testkit::webauthn::attestation_root;
+use fidogate_testkit::keys::alg;
+use fidogate_testkit::webauthn::{Authenticator, attestation_root};
+use http::Method;
 use plotters::prelude::*;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -331,7 +334,59 @@ fn start(
     if let Some(last) = procs.last_mut() {
         h.wait_ready(last, listen)?;
     }
+    probe(listen, system)?;
     Ok((procs, listen))
+}
+
+/// Before a system is measured, that it verifies: it accepts one
+/// registration and refuses that registration again, one signed over
+/// another challenge, and one whose attestation chains to a root it was
+/// not given.
+fn probe(target: SocketAddr, system: System) -> Res<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))?;
+    let trusted = Authenticator::packed_x5c(alg::ES256, 3, &attestation_root(900));
+    let foreign = Authenticator::packed_x5c(alg::ES256, 4, &attestation_root(901));
+    rt.block_on(async move {
+        let mut sender = crate::stores::connect(target).await?;
+        let mut submit = async |user: &str, authn: &Authenticator, tamper: bool| -> Res<StatusCode> {
+            let mut challenge = client::options(&mut sender, target, user)
+                .await?
+                .ok_or_else(|| format!("{}: options refused", system.short()))?;
+            if tamper && let Some(b) = challenge.last_mut() {
+                *b ^= 1;
+            }
+            let body = registration(authn, &challenge).to_string();
+            let path = match system.workload() {
+                Workload::RegisterApp => format!("{RESULT}?username={user}"),
+                _ => RESULT.to_owned(),
+            };
+            let (status, _) =
+                client::send(&mut sender, target, Method::POST, &path, Bytes::from(body.clone()))
+                    .await?;
+            if status.is_success() {
+                let (again, _) =
+                    client::send(&mut sender, target, Method::POST, &path, Bytes::from(body))
+                        .await?;
+                if again.is_success() {
+                    return Err(format!("{}: a replayed registration was accepted", system.short()));
+                }
+            }
+            Ok(status)
+        };
+        let genuine = submit("probe-genuine", &trusted, false).await?;
+        let tampered = submit("probe-tampered", &trusted, true).await?;
+        let untrusted = submit("probe-untrusted", &foreign, false).await?;
+        if !genuine.is_success() || tampered.is_success() || untrusted.is_success() {
+            return Err(format!(
+                "{} does not verify as configured: a genuine registration got {genuine}, one over another challenge {tampered}, one from an untrusted root {untrusted}",
+                system.short()
+            ));
+        }
+        Ok(())
+    })
 }
 
 fn strings(items: &[&str]) -> Vec<String> {

@@ -384,7 +384,7 @@ pub(crate) fn flood(
     })
 }
 
-async fn connect(target: SocketAddr) -> Res<http1::SendRequest<Full<Bytes>>> {
+pub(crate) async fn connect(target: SocketAddr) -> Res<http1::SendRequest<Full<Bytes>>> {
     let stream = tokio::net::TcpStream::connect(target)
         .await
         .map_err(|e| format!("connect {target}: {e}"))?;
