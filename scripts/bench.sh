@@ -2,9 +2,11 @@
 # Every table of BENCHMARKS.md, on this machine: the verification and
 # engine benches (criterion) with each crypto backend, webauthn-rs-core
 # beside them, then the gateway load harness (127.0.0.1 only, bounded:
-# about 23 minutes in all with the defaults; the store comparison starts a
+# about 26 minutes in all with the defaults; the store comparison starts a
 # redis-server of its own on 127.0.0.1; the TLS pass-through comparison
-# makes its own certificate). Results go to
+# makes its own certificate; the comparison with apps that verify
+# themselves runs webauthn-rs and the Node.js app in benches/simplewebauthn,
+# whose packages bootstrap.sh installs from its lock file). Results go to
 # benches/results (or $FIDOGATE_BENCH_OUT); extra arguments go to the
 # harness (`target/release/gateway-load --help`).
 set -euo pipefail
@@ -26,3 +28,5 @@ echo "== challenge stores: memory vs Redis, options flood"
 target/release/gateway-load stores --out "$out"
 echo "== pass-through over TLS: bare Pingora vs fidogate"
 target/release/gateway-load tls --out "$out"
+echo "== against verifying in the app: an axum app on webauthn-rs, a Node.js app on @simplewebauthn/server"
+target/release/gateway-load alternatives --warmup 3 --out "$out"
