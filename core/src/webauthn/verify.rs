@@ -82,8 +82,34 @@ pub fn verify_registration(
 ) -> Result<VerifiedRegistration, WebauthnError> {
     // Steps 1 to 4 (options, create(), response type, client extension
     // results) happened in the browser and when the JSON was parsed.
-    // Steps 5 to 11: clientDataJSON.
+    // Steps 5 and 6: clientDataJSON decoded and parsed.
     let client_data = ClientData::parse(&credential.client_data_json)?;
+    verify_with_client_data(
+        credential,
+        &client_data,
+        challenge,
+        rp,
+        anchors,
+        policy,
+        time,
+    )
+}
+
+/// [`verify_registration`] for a caller that has parsed the credential's
+/// `clientDataJSON` already (the gateway reads the challenge from it to
+/// find the challenge's context): `client_data` must be
+/// `ClientData::parse(&credential.client_data_json)`, which the caller
+/// keeps together with the credential it came from.
+pub(crate) fn verify_with_client_data(
+    credential: &RegistrationCredential,
+    client_data: &ClientData,
+    challenge: &[u8],
+    rp: &RelyingParty,
+    anchors: &TrustAnchors,
+    policy: &Policy,
+    time: UnixTime,
+) -> Result<VerifiedRegistration, WebauthnError> {
+    // Steps 7 to 11: clientDataJSON's members.
     client_data.check("webauthn.create", challenge, &rp.origins, &rp.top_origins)?;
     // Step 12: hash the clientDataJSON bytes as received.
     let client_data_hash = sha256(&credential.client_data_json);

@@ -262,7 +262,7 @@ fn fido2(
         transports: Vec::new(),
         client_extension_results: Map::new(),
     };
-    verify_webauthn(&credential, challenge, check)
+    verify_webauthn(&credential, None, challenge, check)
 }
 
 fn key(

@@ -7,6 +7,7 @@ use crate::gateway::error::InternalError;
 use crate::gateway::error::{CredentialRole, GatewayError, RequestError};
 use crate::gateway::token::{CredentialClaim, FlagsClaim};
 use crate::webauthn::client_data::ClientData;
+use crate::webauthn::verify::verify_with_client_data;
 use crate::webauthn::{
     CoseAlgorithm, RegistrationCredential, RelyingParty, VerifiedRegistration, WebauthnError,
     verify_registration,
@@ -54,33 +55,38 @@ pub(in crate::gateway) fn issue(
     serde_json::to_vec(&answer).map_err(|e| InternalError::Serialise(e.to_string()).into())
 }
 
-/// A posted PublicKeyCredential with the challenge its clientDataJSON
-/// names.
+/// A posted PublicKeyCredential with its clientDataJSON parsed once: for
+/// the challenge it names, then for the verifier.
 #[derive(Debug)]
 pub(in crate::gateway) struct WebauthnRegistration {
     credential: RegistrationCredential,
-    challenge: Vec<u8>,
+    client_data: ClientData,
 }
 
 pub(in crate::gateway) fn parse(body: &[u8]) -> Result<WebauthnRegistration, GatewayError> {
     let credential = RegistrationCredential::from_json(body).map_err(WebauthnError::from)?;
-    let challenge = ClientData::parse(&credential.client_data_json)
-        .map_err(WebauthnError::from)?
-        .challenge;
+    let client_data =
+        ClientData::parse(&credential.client_data_json).map_err(WebauthnError::from)?;
     Ok(WebauthnRegistration {
         credential,
-        challenge,
+        client_data,
     })
 }
 
 impl Registration for WebauthnRegistration {
     fn challenge(&self) -> &[u8] {
-        &self.challenge
+        &self.client_data.challenge
     }
 
     fn verify(&self, check: &Check<'_>) -> Result<Vec<CredentialClaim>, GatewayError> {
         Ok(vec![
-            verify(&self.credential, &self.challenge, check).map_err(|e| e.in_role(None))?,
+            verify(
+                &self.credential,
+                Some(&self.client_data),
+                &self.client_data.challenge,
+                check,
+            )
+            .map_err(|e| e.in_role(None))?,
         ])
     }
 }
@@ -110,8 +116,11 @@ impl Fido2Error {
 
 /// Verifies one WebAuthn credential and describes it for the header,
 /// with what metadata says of its authenticator when there is metadata.
+/// `client_data`, when given, is the credential's clientDataJSON as
+/// already parsed from it.
 pub(in crate::gateway) fn verify(
     credential: &RegistrationCredential,
+    client_data: Option<&ClientData>,
     challenge: &[u8],
     check: &Check<'_>,
 ) -> Result<CredentialClaim, Fido2Error> {
@@ -122,9 +131,14 @@ pub(in crate::gateway) fn verify(
     } else {
         &v.policy
     };
-    let verified = verify_registration(
-        credential, challenge, check.rp, &v.anchors, policy, check.now,
-    )?;
+    let verified = match client_data {
+        Some(cd) => verify_with_client_data(
+            credential, cd, challenge, check.rp, &v.anchors, policy, check.now,
+        ),
+        None => verify_registration(
+            credential, challenge, check.rp, &v.anchors, policy, check.now,
+        ),
+    }?;
     let mut claim = claim(&verified);
     if let Some(m) = check.metadata {
         let verdict = m
