@@ -232,6 +232,12 @@ pub(crate) fn verify_alone(batches: usize, per_batch: usize) -> Res<f64> {
             .map(drop)
             .map_err(|e| format!("verification alone: {e}"))
     };
+    median_of_batches(batches, per_batch, once)
+}
+
+/// `once` run `per_batch` times to warm up, then in `batches` timed
+/// batches: microseconds per run, the median batch.
+fn median_of_batches(batches: usize, per_batch: usize, once: impl Fn() -> Res<()>) -> Res<f64> {
     for _ in 0..per_batch {
         once()?;
     }
@@ -268,22 +274,7 @@ pub(crate) fn sign_alone(batches: usize, per_batch: usize) -> Res<f64> {
             .map(|t| drop(std::hint::black_box(t)))
             .map_err(|e| format!("header: {e}"))
     };
-    for _ in 0..per_batch {
-        once()?;
-    }
-    let mut times = Vec::with_capacity(batches);
-    for _ in 0..batches {
-        let start = Instant::now();
-        for _ in 0..per_batch {
-            once()?;
-        }
-        times.push(start.elapsed().as_secs_f64() * 1e6 / per_batch as f64);
-    }
-    times.sort_by(f64::total_cmp);
-    times
-        .get(times.len() / 2)
-        .copied()
-        .ok_or_else(|| "no batches".to_owned())
+    median_of_batches(batches, per_batch, once)
 }
 
 /// The challenge cache with `entries` pending challenges, as the engine
