@@ -17,7 +17,7 @@
 use crate::cli::RunArgs;
 use crate::client::{self, Outcome, Workload};
 use crate::process::{Harness, Proc, free_port};
-use crate::report::{Group, bar_panel, median, register_font};
+use crate::report::{Group, bar_panel, median, put, register_font};
 use crate::roles::registration;
 use crate::{ORIGIN, RESULT, RP, Res};
 use axum::Router;
@@ -570,13 +570,9 @@ fn write(args: &RunArgs, runs: &[(usize, System, Outcome)]) -> Res<()> {
         );
     }
     print!("\n{md}");
-    let put = |name: &str, text: &str| {
-        let p = out.join(name);
-        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))
-    };
-    put("alternatives.md", &md)?;
-    put("alternatives.csv", &csv)?;
-    put("alternatives-runs.csv", &runs_csv)?;
+    put(out, "alternatives.md", &md)?;
+    put(out, "alternatives.csv", &csv)?;
+    put(out, "alternatives-runs.csv", &runs_csv)?;
     match chart(&out.join("alternatives.png"), &all) {
         Ok(()) => eprintln!(
             "gateway-load: wrote {} (alternatives.md, alternatives.csv, alternatives-runs.csv, alternatives.png)",

@@ -3,6 +3,7 @@
 //! from criterion's `new/estimates.json` (median).
 
 use crate::Res;
+use crate::report::put;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -162,12 +163,8 @@ pub(crate) fn tables(dir: &Path, out: &Path) -> Res<()> {
     let md = format!("### Verification\n{md}\n### The engine (no I/O)\n\n{engine}\n{extra}");
     print!("{md}");
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let put = |name: &str, text: &str| {
-        let p = out.join(name);
-        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))
-    };
-    put("verify.md", &md)?;
-    put("verify.csv", &csv)
+    put(out, "verify.md", &md)?;
+    put(out, "verify.csv", &csv)
 }
 
 #[cfg(test)]

@@ -61,6 +61,12 @@ impl Machine {
     }
 }
 
+/// Writes `text` to the file `name` in `out`.
+pub(crate) fn put(out: &Path, name: &str, text: &str) -> Res<()> {
+    let p = out.join(name);
+    std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))
+}
+
 /// The median (the mean of the middle two for an even count).
 pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -277,13 +283,9 @@ pub(crate) fn write(
         );
     }
     print!("\n{md}");
-    let put = |name: &str, text: &str| {
-        let p = out.join(name);
-        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))
-    };
-    put("gateway.md", &md)?;
-    put("gateway.csv", &csv)?;
-    put("gateway-runs.csv", &runs_csv)?;
+    put(out, "gateway.md", &md)?;
+    put(out, "gateway.csv", &csv)?;
+    put(out, "gateway-runs.csv", &runs_csv)?;
     let png = out.join("gateway.png");
     match chart(&png, &chart_pass, &chart_reg, verify) {
         Ok(()) => eprintln!(
