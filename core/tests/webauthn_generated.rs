@@ -12,7 +12,7 @@
 
 use ciborium::value::Value;
 use fidogate_core::crypto::CryptoError;
-use fidogate_core::trust::{TrustAnchor, TrustAnchors, TrustError};
+use fidogate_core::trust::{Cert, TrustAnchor, TrustAnchors, TrustError, verify_chain_cached};
 use fidogate_core::webauthn::{
     AttestationType, AuthDataError, ClientDataError, CoseAlgorithm, CoseError, CredentialError,
     Policy, RegistrationCredential, RelyingParty, StatementError, UserVerification,
@@ -1116,4 +1116,104 @@ fn tampered_intermediates_are_refused() {
         c.truncate(1);
     });
     assert!(matches!(trust_err(run(&json)), TrustError::NoAnchor { .. }));
+}
+
+#[test]
+fn a_warm_signature_cache_decides_as_a_cold_one() {
+    let root = attestation_root(70);
+    let authn = Authenticator::packed_x5c(alg::ES256, 71, &root);
+    let attested = ceremony(&authn).attest(&authn);
+    let json = attested.credential_json();
+    let anchors = anchors_of(&root);
+    let cache = anchors.signature_cache().unwrap();
+    let p = Policy::default();
+    let run = |json: &serde_json::Value, at: UnixTime| verify_with(json, &rp(), &anchors, &p, at);
+    // A chain that reaches no anchor of the set records nothing.
+    let stranger_root = attestation_root(72);
+    let stranger = Authenticator::packed_x5c(alg::ES256, 73, &stranger_root);
+    assert!(matches!(
+        trust_err(run(&stranger.register(RP, ORIGIN, CHALLENGE), NOW)),
+        TrustError::BadSignature { index: 1, .. }
+    ));
+    assert!(cache.is_empty());
+    // The genuine chain: the leaf's and the intermediate's signatures are
+    // recorded once, and the clones of the set share them.
+    assert!(run(&json, NOW).unwrap().trusted);
+    assert_eq!(cache.len(), 2);
+    assert!(run(&json, NOW).unwrap().trusted);
+    assert_eq!(cache.len(), 2);
+    assert_eq!(anchors.clone().signature_cache().unwrap().len(), 2);
+    // Warm, every refusal is the cold one: the validity periods are
+    // judged at each verification's instant...
+    assert!(matches!(
+        trust_err(run(&json, UnixTime::from_secs(1_500_000_000))),
+        TrustError::CertNotYetValid { .. }
+    ));
+    assert!(matches!(
+        trust_err(run(&json, UnixTime::from_secs(2_600_000_000))),
+        TrustError::CertExpired { .. }
+    ));
+    // ...a same-named intermediate with another key does not borrow the
+    // genuine one's record...
+    let impostor = certs::intermediate_ca(
+        "fidogate test attestation CA",
+        SigningKey::generate(alg::ES256, 74),
+        &root,
+    );
+    let swap = |cert: &Issued| {
+        with_statement(&attested, |m| {
+            let Value::Array(c) = &mut m[2].1 else {
+                panic!()
+            };
+            c[1] = Value::Bytes(cert.der.clone());
+        })
+    };
+    assert!(matches!(
+        trust_err(run(&swap(&impostor), NOW)),
+        TrustError::BadSignature { index: 0, .. }
+    ));
+    // ...nor does an intermediate of another name or one cut off.
+    let other_name =
+        certs::intermediate_ca("someone else", SigningKey::generate(alg::ES256, 75), &root);
+    assert_eq!(
+        trust_err(run(&swap(&other_name), NOW)),
+        TrustError::IssuerMismatch { index: 0 }
+    );
+    let cut = with_statement(&attested, |m| {
+        let Value::Array(c) = &mut m[2].1 else {
+            panic!()
+        };
+        c.truncate(1);
+    });
+    assert!(matches!(
+        trust_err(run(&cut, NOW)),
+        TrustError::NoAnchor { .. }
+    ));
+    // The record names the issuer's bytes: the same chain walked with the
+    // same cache to a root of the same name with another key is checked,
+    // and refused.
+    let Value::Map(stmt) = &attested.att_stmt else {
+        panic!()
+    };
+    let Value::Array(x5c) = &stmt[2].1 else {
+        panic!()
+    };
+    let ders: Vec<Vec<u8>> = x5c.iter().map(|c| c.as_bytes().unwrap().clone()).collect();
+    let chain: Vec<Cert<'_>> = ders
+        .iter()
+        .enumerate()
+        .map(|(i, d)| Cert::parse(d, i).unwrap())
+        .collect();
+    let genuine = TrustAnchor::from_der(root.der.clone(), "root").unwrap();
+    let impostor_root = TrustAnchor::from_der(attestation_root(76).der, "impostor").unwrap();
+    assert!(verify_chain_cached(&chain, &[&genuine], NOW, "packed", Some(cache)).is_ok());
+    assert!(matches!(
+        verify_chain_cached(&chain, &[&impostor_root], NOW, "packed", Some(cache)),
+        Err(TrustError::BadSignature { index: 1, .. })
+    ));
+    assert_eq!(cache.len(), 2);
+    // Without the cache the set records nothing and decides the same.
+    let cold = anchors_of(&root).without_signature_cache();
+    assert!(cold.signature_cache().is_none());
+    assert!(verify_with(&json, &rp(), &cold, &p, NOW).unwrap().trusted);
 }

@@ -1,6 +1,6 @@
 //! Trust anchors and their scopes.
 
-use super::{Cert, TrustError};
+use super::{Cert, SignatureCache, TrustError};
 use crate::crypto::PublicKey;
 
 /// A certificate trusted to end attestation chains.
@@ -79,17 +79,48 @@ impl TrustAnchor {
 }
 
 /// Trust anchors by scope (attestation format or UAF AAID), plus anchors
-/// that apply to every scope.
-#[derive(Debug, Clone, Default)]
+/// that apply to every scope, and the certificate signatures already
+/// checked on chains that reached them ([`SignatureCache`], shared by
+/// clones; a new set of anchors starts with an empty one).
+#[derive(Debug, Clone)]
 pub struct TrustAnchors {
     global: Vec<TrustAnchor>,
     scoped: Vec<(String, TrustAnchor)>,
+    signatures: Option<SignatureCache>,
+}
+
+impl Default for TrustAnchors {
+    fn default() -> Self {
+        Self {
+            global: Vec::new(),
+            scoped: Vec::new(),
+            signatures: Some(SignatureCache::new(Self::SIGNATURE_CACHE_LINKS)),
+        }
+    }
 }
 
 impl TrustAnchors {
+    /// Links the signature cache holds at most: a few hundred bytes each,
+    /// room for the chains of some thousands of authenticator models.
+    pub const SIGNATURE_CACHE_LINKS: u64 = 8192;
+
     /// No anchors.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Checks every certificate signature on every walk: no
+    /// [`SignatureCache`] (what a registration whose chain was never seen
+    /// costs, as the verification benches measure it).
+    #[must_use]
+    pub fn without_signature_cache(mut self) -> Self {
+        self.signatures = None;
+        self
+    }
+
+    /// The cache of signatures checked on chains that reached an anchor.
+    pub fn signature_cache(&self) -> Option<&SignatureCache> {
+        self.signatures.as_ref()
     }
 
     /// Adds an anchor for every scope.

@@ -21,7 +21,7 @@ mod chain;
 
 pub use anchors::{TrustAnchor, TrustAnchors};
 pub use cert::{Cert, CertError, cert_signature_scheme, spki_public_key};
-pub use chain::{MAX_CHAIN_LEN, verify_chain};
+pub use chain::{MAX_CHAIN_LEN, SignatureCache, verify_chain, verify_chain_cached};
 
 use crate::error::ErrorClass;
 use crate::time::UnixTime;

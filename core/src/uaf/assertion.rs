@@ -12,7 +12,7 @@ use crate::b64;
 use crate::crypto::constant_time_eq;
 use crate::cursor::Cursor;
 use crate::time::UnixTime;
-use crate::trust::{Cert, TrustAnchors, verify_chain};
+use crate::trust::{Cert, TrustAnchors, verify_chain_cached};
 use serde_json::Value;
 
 /// Most attestation certificates accepted in one assertion.
@@ -405,7 +405,8 @@ pub fn verify_assertion(
             let trusted = if scoped.is_empty() {
                 false
             } else {
-                verify_chain(&chain, &scoped, time, &krd.aaid).map_err(AssertionError::Trust)?;
+                verify_chain_cached(&chain, &scoped, time, &krd.aaid, anchors.signature_cache())
+                    .map_err(AssertionError::Trust)?;
                 true
             };
             (trusted, a.certs.first().map(|c| c.to_vec()))

@@ -11,7 +11,7 @@ use super::policy::{Policy, RelyingParty, UserVerification};
 use crate::cbor::{self, Map};
 use crate::crypto::sha256;
 use crate::time::UnixTime;
-use crate::trust::{Cert, TrustAnchors, TrustError, verify_chain};
+use crate::trust::{Cert, TrustAnchors, TrustError, verify_chain_cached};
 use ciborium::value::Value;
 
 /// A verified registration: what the relying party stores.
@@ -308,7 +308,8 @@ fn assess_trust(
             &reparsed
         }
     };
-    let anchor = verify_chain(chain, &scoped, time, fmt.id()).map_err(trust_err)?;
+    let anchor = verify_chain_cached(chain, &scoped, time, fmt.id(), anchors.signature_cache())
+        .map_err(trust_err)?;
     Ok((true, Some(anchor.name().to_owned())))
 }
 
