@@ -43,6 +43,12 @@ pub(crate) const PASS: &str = "/pass";
 pub(crate) const OPTIONS: &str = "/attestation/options";
 pub(crate) const RESULT: &str = "/attestation/result";
 
+/// The allocator `fidogate run` has (mimalloc), for every process this
+/// binary plays: the apps behind the layer and verifying with webauthn-rs
+/// then differ from the gateway by their code, not their allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.role {
