@@ -61,6 +61,27 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> String {
     }
 }
 
+/// The entry `<group>/<prefix>N-signatures` of `m`: its median and N.
+fn bound_entry(
+    m: &BTreeMap<String, f64>,
+    group: &str,
+    prefix: &str,
+) -> (Option<f64>, Option<String>) {
+    let Some((key, median)) = m
+        .iter()
+        .find(|(k, _)| k.starts_with(&format!("{group}/{prefix}")))
+    else {
+        return (None, None);
+    };
+    let sigs = key
+        .rsplit('/')
+        .next()
+        .and_then(|f| f.strip_prefix(prefix))
+        .and_then(|f| f.strip_suffix("-signatures"))
+        .map(str::to_owned);
+    (Some(*median), sigs)
+}
+
 pub(crate) fn tables(dir: &Path, out: &Path) -> Res<()> {
     let m = medians(dir)?;
     if m.is_empty() {
@@ -90,18 +111,8 @@ pub(crate) fn tables(dir: &Path, out: &Path) -> Res<()> {
         );
         for kind in KINDS {
             let verify = m.get(&format!("{backend}/{kind}/verify")).copied();
-            let bound_key = m
-                .keys()
-                .find(|k| k.starts_with(&format!("{backend}/{kind}/bound-")))
-                .cloned();
-            let bound = bound_key.as_ref().and_then(|k| m.get(k)).copied();
-            let sigs = bound_key
-                .as_deref()
-                .and_then(|k| k.rsplit('/').next())
-                .and_then(|f| f.strip_prefix("bound-"))
-                .and_then(|f| f.strip_suffix("-signatures"))
-                .unwrap_or("0")
-                .to_owned();
+            let (bound, sigs) = bound_entry(&m, &format!("{backend}/{kind}"), "bound-");
+            let sigs = sigs.unwrap_or_else(|| "0".to_owned());
             let peer = m
                 .get(&format!("{backend}/{kind}/peer-webauthn-rs-core"))
                 .copied();
@@ -113,18 +124,10 @@ pub(crate) fn tables(dir: &Path, out: &Path) -> Res<()> {
             let seen = m
                 .get(&format!("{backend}/{kind}/verify-chain-seen"))
                 .copied();
-            let seen_key = m
-                .keys()
-                .find(|k| k.starts_with(&format!("{backend}/{kind}/seen-bound-")))
-                .cloned();
-            let seen_bound = seen_key.as_ref().and_then(|k| m.get(k)).copied();
-            let seen_sigs = seen_key
-                .as_deref()
-                .and_then(|k| k.rsplit('/').next())
-                .and_then(|f| f.strip_prefix("seen-bound-"))
-                .and_then(|f| f.strip_suffix("-signatures"))
-                .unwrap_or(if seen.is_some() { "0" } else { "–" })
-                .to_owned();
+            let (seen_bound, seen_sigs) =
+                bound_entry(&m, &format!("{backend}/{kind}"), "seen-bound-");
+            let seen_sigs =
+                seen_sigs.unwrap_or_else(|| if seen.is_some() { "0" } else { "–" }.to_owned());
             let _ = writeln!(
                 md,
                 "| {kind} | {} | {} ({sigs}) | {} | {} | {} | {} | {} ({seen_sigs}) | {} |",
