@@ -36,6 +36,12 @@ pub(crate) enum Workload {
     /// it (`challenge`, or `publicKey.challenge`), the result posted with
     /// `?username=` so the app finds its pending state.
     RegisterApp,
+    /// What a registration's two exchanges cost an adapter without
+    /// fidogate: the options request and the registration posted to
+    /// `/pass` (the app answers both), the authenticator signing between
+    /// them as in a registration, so the adapter sees the same bodies at
+    /// the same pace (and wakes up as often) as it does for a registration.
+    Carry,
 }
 
 impl Workload {
@@ -46,6 +52,7 @@ impl Workload {
             Self::Register => "register",
             Self::Options => "options",
             Self::RegisterApp => "register-app",
+            Self::Carry => "carry",
         }
     }
 
@@ -56,8 +63,9 @@ impl Workload {
             "register" => Ok(Self::Register),
             "options" => Ok(Self::Options),
             "register-app" => Ok(Self::RegisterApp),
+            "carry" => Ok(Self::Carry),
             other => Err(format!(
-                "workload {other:?}: get, post, register, options or register-app"
+                "workload {other:?}: get, post, register, options, register-app or carry"
             )),
         }
     }
@@ -153,6 +161,13 @@ pub(crate) async fn send(
     Ok((status, body))
 }
 
+/// The body of an options request for `user`.
+fn options_body(user: &str) -> Bytes {
+    Bytes::from(format!(
+        r#"{{"username":"{user}","displayName":"{user}","attestation":"direct"}}"#
+    ))
+}
+
 /// Registration options for `user`: the challenge, or `None` when the
 /// gateway refused.
 pub(crate) async fn options(
@@ -160,9 +175,7 @@ pub(crate) async fn options(
     target: SocketAddr,
     user: &str,
 ) -> Result<Option<Vec<u8>>, String> {
-    let options =
-        format!(r#"{{"username":"{user}","displayName":"{user}","attestation":"direct"}}"#);
-    let (s, answer) = send(sender, target, Method::POST, OPTIONS, Bytes::from(options)).await?;
+    let (s, answer) = send(sender, target, Method::POST, OPTIONS, options_body(user)).await?;
     if !s.is_success() {
         return Ok(None);
     }
@@ -206,6 +219,19 @@ async fn unit(
             };
             let body = registration(authn, &challenge).to_string();
             let (s, _) = send(sender, target, Method::POST, RESULT, Bytes::from(body)).await?;
+            Ok(s.is_success())
+        }
+        Workload::Carry => {
+            let authn = shared.authn.as_ref().ok_or("no authenticator")?;
+            let user = format!("user-{n}");
+            let (s, _) = send(sender, target, Method::POST, PASS, options_body(&user)).await?;
+            if !s.is_success() {
+                return Ok(false);
+            }
+            let mut challenge = [0u8; 32];
+            challenge[..8].copy_from_slice(&n.to_le_bytes());
+            let body = registration(authn, &challenge).to_string();
+            let (s, _) = send(sender, target, Method::POST, PASS, Bytes::from(body)).await?;
             Ok(s.is_success())
         }
         Workload::RegisterApp => {
@@ -305,8 +331,11 @@ pub(crate) fn run(load: Load) -> Res<Outcome> {
         .enable_all()
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))?;
-    let authn = matches!(load.workload, Workload::Register | Workload::RegisterApp)
-        .then(|| Authenticator::packed_x5c(alg::ES256, 3, &attestation_root(900)));
+    let authn = matches!(
+        load.workload,
+        Workload::Register | Workload::RegisterApp | Workload::Carry
+    )
+    .then(|| Authenticator::packed_x5c(alg::ES256, 3, &attestation_root(900)));
     let started = Instant::now();
     let window = (started + load.warmup, started + load.warmup + load.duration);
     let tls = match &load.tls_ca {

@@ -110,10 +110,10 @@ pub(crate) fn orchestrate(args: &RunArgs) -> Res<()> {
                 let workloads: &[Workload] = if fidogate {
                     &[Workload::Get, Workload::Post, Workload::Register]
                 } else {
-                    &[Workload::Get, Workload::Post]
+                    &[Workload::Get, Workload::Post, Workload::Carry]
                 };
                 for &workload in workloads {
-                    let connections = if workload == Workload::Register {
+                    let connections = if matches!(workload, Workload::Register | Workload::Carry) {
                         args.register_connections
                     } else {
                         args.connections

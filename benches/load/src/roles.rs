@@ -149,9 +149,21 @@ impl ProxyHttp for BareProxy {
         _session: &mut Session,
         _ctx: &mut (),
     ) -> pingora::Result<Box<HttpPeer>> {
-        Ok(Box::new(HttpPeer::new(self.upstream, false, String::new())))
+        let mut peer = HttpPeer::new(self.upstream, false, String::new());
+        // The upstream timeouts `fidogate run` sets on its peers (its
+        // default `upstream_timeout_secs`), as a proxy in production would:
+        // the comparison is then of the fidogate module alone.
+        let t = Some(BARE_UPSTREAM_TIMEOUT);
+        peer.options.connection_timeout = t;
+        peer.options.total_connection_timeout = t;
+        peer.options.read_timeout = t;
+        peer.options.write_timeout = t;
+        Ok(Box::new(peer))
     }
 }
+
+/// `fidogate run`'s default `upstream_timeout_secs`.
+const BARE_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A bare Pingora proxy, configured as `fidogate run` configures its own
 /// (same thread count, same ServerConf otherwise).
