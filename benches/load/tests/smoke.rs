@@ -44,14 +44,15 @@ fn every_variant_runs_and_every_table_is_written() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "gateway-load failed:\n{stderr}");
 
-    // 4 servers × 2 pass-through workloads + 2 registration runs.
+    // 4 servers × 2 pass-through workloads + 2 registration runs + 2
+    // carrying runs (the bare variants at a registration's pace).
     let runs = std::fs::read_to_string(out.join("gateway-runs.csv")).unwrap();
     let rows: Vec<Vec<&str>> = runs
         .lines()
         .skip(1)
         .map(|l| l.split(',').collect())
         .collect();
-    assert_eq!(rows.len(), 10, "{runs}");
+    assert_eq!(rows.len(), 12, "{runs}");
     for row in &rows {
         let (requests, errors): (u64, u64) = (row[4].parse().unwrap(), row[5].parse().unwrap());
         assert!(requests > 0, "a run answered nothing: {row:?}");
@@ -60,6 +61,9 @@ fn every_variant_runs_and_every_table_is_written() {
     let registrations: Vec<_> = rows.iter().filter(|r| r[3] == "register").collect();
     assert_eq!(registrations.len(), 2);
     assert!(registrations.iter().all(|r| r[2] == "fidogate"));
+    let carrying: Vec<_> = rows.iter().filter(|r| r[3] == "carry").collect();
+    assert_eq!(carrying.len(), 2);
+    assert!(carrying.iter().all(|r| r[2] == "bare"));
 
     let table = std::fs::read_to_string(out.join("gateway.md")).unwrap();
     for needle in [
@@ -78,6 +82,10 @@ fn every_variant_runs_and_every_table_is_written() {
     assert!(
         csv.lines()
             .any(|l| l.starts_with("registration,axum,register,fidogate,"))
+    );
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("registration,pingora,carry,bare,"))
     );
     assert!(
         csv.lines()
