@@ -182,13 +182,18 @@ fn webauthn_bound(credential: &serde_json::Value, root: &Issued) -> (Vec<Check>,
     (checks, !x5c.is_empty())
 }
 
-/// The certificates of a registration's `x5c` (as many chain checks
-/// follow the statement's signature in its bound: one per certificate).
-fn x5c_len(credential: &serde_json::Value) -> usize {
+/// The certificates of a registration's `x5c` below the trusted root (as
+/// many chain checks follow the statement's signature in its bound: one
+/// per certificate; a root the statement carries, as TPM's does, is the
+/// anchor, not a link).
+fn x5c_len(credential: &serde_json::Value, root: &Issued) -> usize {
     let c = RegistrationCredential::from_value(credential).unwrap();
     let att: Value = ciborium::from_reader(c.attestation_object.as_slice()).unwrap();
     let stmt = text_key(att.as_map().unwrap(), "attStmt").unwrap();
-    text_key(stmt.as_map().unwrap(), "x5c").map_or(0, |v| v.as_array().unwrap().len())
+    text_key(stmt.as_map().unwrap(), "x5c").map_or(0, |v| {
+        let chain: Vec<Vec<u8>> = v.as_array().unwrap().iter().map(bytes).collect();
+        chain_checks(&chain, root).len()
+    })
 }
 
 /// A peer's verification: its error, named, when it refuses.
@@ -268,7 +273,7 @@ fn webauthn_case(name: &'static str, authn: Authenticator, root: &Issued) -> Cas
             verify_registration(&c, CHALLENGE, &rp, &anchors, &policy, NOW).is_ok()
         })
     };
-    let chain_len = if chained { x5c_len(&json) } else { 0 };
+    let chain_len = if chained { x5c_len(&json, root) } else { 0 };
     Case {
         name,
         verify: verifier(anchors.clone().without_signature_cache()),
