@@ -47,6 +47,9 @@ pub(crate) enum System {
     Gateway,
     /// An axum app behind `FidogateLayer`.
     Layer,
+    /// The same, its anchors without a signature cache: every chain
+    /// checked in full, as for authenticators whose chain was never seen.
+    LayerColdChains,
     /// An axum app verifying with webauthn-rs.
     WebauthnRs,
     /// A Node.js app verifying with @simplewebauthn/server.
@@ -54,9 +57,10 @@ pub(crate) enum System {
 }
 
 impl System {
-    const ALL: [Self; 4] = [
+    const ALL: [Self; 5] = [
         Self::Gateway,
         Self::Layer,
+        Self::LayerColdChains,
         Self::WebauthnRs,
         Self::SimpleWebAuthn,
     ];
@@ -65,6 +69,7 @@ impl System {
         match self {
             Self::Gateway => "fidogate-run",
             Self::Layer => "fidogate-layer",
+            Self::LayerColdChains => "fidogate-layer-no-signature-cache",
             Self::WebauthnRs => "webauthn-rs",
             Self::SimpleWebAuthn => "simplewebauthn",
         }
@@ -74,6 +79,9 @@ impl System {
         match self {
             Self::Gateway => "`fidogate run` + app without FIDO code",
             Self::Layer => "axum + `FidogateLayer`",
+            Self::LayerColdChains => {
+                "axum + `FidogateLayer`, chains never seen (no signature cache)"
+            }
             Self::WebauthnRs => "axum app verifying with webauthn-rs",
             Self::SimpleWebAuthn => "Node.js app verifying with @simplewebauthn/server",
         }
@@ -83,14 +91,23 @@ impl System {
         match self {
             Self::Gateway => "fidogate run",
             Self::Layer => "FidogateLayer",
+            Self::LayerColdChains => "FidogateLayer, chains never seen",
             Self::WebauthnRs => "webauthn-rs",
             Self::SimpleWebAuthn => "SimpleWebAuthn",
         }
     }
 
+    /// The chart's label, short enough for its bar.
+    fn bar(self) -> &'static str {
+        match self {
+            Self::LayerColdChains => "Layer, no cache",
+            other => other.short(),
+        }
+    }
+
     fn workload(self) -> Workload {
         match self {
-            Self::Gateway | Self::Layer => Workload::Register,
+            Self::Gateway | Self::Layer | Self::LayerColdChains => Workload::Register,
             Self::WebauthnRs | Self::SimpleWebAuthn => Workload::RegisterApp,
         }
     }
@@ -284,19 +301,20 @@ fn start(
                 "fidogate run",
             )?);
         }
-        System::Layer => procs.push(h.spawn(
-            true,
-            &h.exe,
-            &strings(&[
+        System::Layer | System::LayerColdChains => {
+            let mut argv = strings(&[
                 "app",
                 "--listen",
                 &listen.to_string(),
                 "--threads",
                 &threads,
                 "--layer",
-            ]),
-            "axum + FidogateLayer",
-        )?),
+            ]);
+            if system == System::LayerColdChains {
+                argv.push("--no-signature-cache".to_owned());
+            }
+            procs.push(h.spawn(true, &h.exe, &argv, system.short())?);
+        }
         System::WebauthnRs => procs.push(h.spawn(
             true,
             &h.exe,
@@ -533,7 +551,7 @@ fn write(args: &RunArgs, runs: &[(usize, System, Outcome)]) -> Res<()> {
         "\n| fidogate | against | registrations per CPU-second, ratio | goal | met | p99 ms, fidogate / the app | p99 equal or better |\n|---|---|---:|---:|---|---:|---|"
     );
     let get = |s: System| all.iter().find(|(x, _)| *x == s).map(|(_, f)| *f);
-    for ours in [System::Gateway, System::Layer] {
+    for ours in [System::Gateway, System::Layer, System::LayerColdChains] {
         for (peer, goal) in [(System::WebauthnRs, 2.0), (System::SimpleWebAuthn, 3.0)] {
             let (Some(a), Some(b)) = (get(ours), get(peer)) else {
                 continue;
@@ -593,12 +611,12 @@ fn chart(path: &Path, all: &[(System, Figures)]) -> Res<()> {
     root.fill(&WHITE).map_err(|e| format!("chart: {e}"))?;
     let (left, right) = root.split_horizontally(640);
     let colour = |s: System| match s {
-        System::Gateway | System::Layer => OURS,
+        System::Gateway | System::Layer | System::LayerColdChains => OURS,
         System::WebauthnRs | System::SimpleWebAuthn => THEIRS,
     };
     let per_cpu: Vec<Group> = all
         .iter()
-        .map(|(s, f)| (s.short().to_owned(), vec![(f.per_cpu_second(), colour(*s))]))
+        .map(|(s, f)| (s.bar().to_owned(), vec![(f.per_cpu_second(), colour(*s))]))
         .collect();
     bar_panel(
         &left,
@@ -609,7 +627,7 @@ fn chart(path: &Path, all: &[(System, Figures)]) -> Res<()> {
     )?;
     let p99: Vec<Group> = all
         .iter()
-        .map(|(s, f)| (s.short().to_owned(), vec![(f.p99_us, colour(*s))]))
+        .map(|(s, f)| (s.bar().to_owned(), vec![(f.p99_us, colour(*s))]))
         .collect();
     bar_panel(
         &right,

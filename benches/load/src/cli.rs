@@ -72,6 +72,10 @@ pub(crate) enum Role {
         threads: usize,
         #[arg(long)]
         layer: bool,
+        /// Behind the layer: anchors without a signature cache (every
+        /// chain checked in full, as if never seen).
+        #[arg(long)]
+        no_signature_cache: bool,
     },
     /// (internal) A bare Pingora proxy.
     #[command(hide = true)]

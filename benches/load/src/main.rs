@@ -57,7 +57,8 @@ fn main() -> ExitCode {
             listen,
             threads,
             layer,
-        }) => roles::serve_app(listen, threads, layer),
+            no_signature_cache,
+        }) => roles::serve_app(listen, threads, layer, !no_signature_cache),
         Some(Role::Pingora {
             listen,
             upstream,

@@ -99,6 +99,11 @@ fn runtime(threads: usize) -> Res<tokio::runtime::Runtime> {
 /// The engine an app behind the layer runs: `config`, the memory store,
 /// a signing key and a secret from `seed`.
 pub(crate) fn layer_gateway(seed: u8, config: GatewayConfig) -> Res<Gateway> {
+    layer_gateway_with(seed, config, anchors()?)
+}
+
+/// [`layer_gateway`] trusting `anchors`.
+fn layer_gateway_with(seed: u8, config: GatewayConfig, anchors: TrustAnchors) -> Res<Gateway> {
     let keys = GatewayKeys {
         signer: TokenSigner::from_pkcs8_der(
             &SigningKey::generate(alg::ES256, u64::from(seed)).pkcs8_der(),
@@ -109,12 +114,25 @@ pub(crate) fn layer_gateway(seed: u8, config: GatewayConfig) -> Res<Gateway> {
         previous_secrets: vec![],
     };
     let store = Arc::new(MokaChallengeStore::new(config.challenge_capacity));
-    Gateway::new(config, keys, anchors()?, store).map_err(|e| format!("gateway: {e}"))
+    Gateway::new(config, keys, anchors, store).map_err(|e| format!("gateway: {e}"))
 }
 
-pub(crate) fn serve_app(listen: SocketAddr, threads: usize, layer: bool) -> Res<()> {
+/// Without `signature_cache`, the layer's anchors check every
+/// certificate signature of every registration, as for chains never seen.
+pub(crate) fn serve_app(
+    listen: SocketAddr,
+    threads: usize,
+    layer: bool,
+    signature_cache: bool,
+) -> Res<()> {
     let router = if layer {
-        app().layer(FidogateLayer::new(layer_gateway(77, gateway_config())?))
+        let anchors = if signature_cache {
+            anchors()?
+        } else {
+            anchors()?.without_signature_cache()
+        };
+        let gateway = layer_gateway_with(77, gateway_config(), anchors)?;
+        app().layer(FidogateLayer::new(gateway))
     } else {
         app()
     };
