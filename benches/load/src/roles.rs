@@ -191,6 +191,15 @@ pub(crate) fn serve_bare_pingora(
     threads: usize,
     tls: Option<&(std::path::PathBuf, std::path::PathBuf)>,
 ) -> Res<()> {
+    if tls.is_some() {
+        // The crypto fidogate's listeners use, so the comparison is of
+        // the gateway, not of two TLS libraries' providers. Installed
+        // before the server is built: Pingora installs ring as the
+        // process default when it sets up, and the first one stays.
+        rustls::crypto::aws_lc_rs::default_provider()
+            .install_default()
+            .map_err(|_| "a TLS crypto provider other than aws-lc-rs was installed first")?;
+    }
     let conf = ServerConf {
         threads,
         ..ServerConf::default()
@@ -202,9 +211,6 @@ pub(crate) fn serve_bare_pingora(
     match tls {
         None => service.add_tcp(&listen.to_string()),
         Some((cert, key)) => {
-            // The crypto fidogate's listeners use, so the comparison is of
-            // the gateway, not of two TLS libraries' providers.
-            let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
             let (cert, key) = (cert.display().to_string(), key.display().to_string());
             let mut settings = pingora::listeners::tls::TlsSettings::intermediate(&cert, &key)
                 .map_err(|e| format!("TLS settings: {e}"))?;
