@@ -73,6 +73,28 @@ pub fn root_ca(cn: &str, key: SigningKey) -> Issued {
 /// A certificate for `key` with `params`, issued by `issuer`.
 pub fn issue(params: CertificateParams, key: SigningKey, issuer: &Issued) -> Issued {
     let key_pair = key.rcgen_key_pair();
+    issue_with(params, key, key_pair, issuer)
+}
+
+/// As [`issue`], for a key whose PKCS#8 DER the caller keeps: encoding a
+/// P-256 key recomputes its public point, which takes longer than the
+/// issuing, so callers issuing many certificates for one key pass it.
+pub fn issue_pkcs8(
+    params: CertificateParams,
+    key: SigningKey,
+    pkcs8: &[u8],
+    issuer: &Issued,
+) -> Issued {
+    let key_pair = KeyPair::try_from(pkcs8).expect("rcgen key pair");
+    issue_with(params, key, key_pair, issuer)
+}
+
+fn issue_with(
+    params: CertificateParams,
+    key: SigningKey,
+    key_pair: KeyPair,
+    issuer: &Issued,
+) -> Issued {
     let cert = params
         .signed_by(&key_pair, &issuer.cert, &issuer.key_pair)
         .expect("issued certificate");
@@ -86,12 +108,17 @@ pub fn issue(params: CertificateParams, key: SigningKey, issuer: &Issued) -> Iss
 
 /// An intermediate CA with common name `cn`, issued by `issuer`.
 pub fn intermediate_ca(cn: &str, key: SigningKey, issuer: &Issued) -> Issued {
+    issue(intermediate_params(cn), key, issuer)
+}
+
+/// The parameters of [`intermediate_ca`].
+pub fn intermediate_params(cn: &str) -> CertificateParams {
     let mut p = params(&[
         (DnType::CommonName, cn),
         (DnType::OrganizationName, "fidogate test"),
     ]);
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    issue(p, key, issuer)
+    p
 }
 
 /// A TLS server certificate for `names` (DNS names, or IP addresses

@@ -4,6 +4,10 @@
 //! - `fidogate run` in front of the harness's app, which has no FIDO code
 //!   (the system is both processes);
 //! - the same axum app behind `FidogateLayer`;
+//! - both again with chains never seen: every registration from an
+//!   authenticator with its own intermediate CA and leaf under the root
+//!   (made by the load generator before the run), so both certificate
+//!   signatures are checked each time, as for per-device attestation;
 //! - an axum app that verifies itself with webauthn-rs (its own
 //!   challenge state, its attestation CA list holding the same root);
 //! - a Node.js app that verifies itself with `@simplewebauthn/server`
@@ -45,11 +49,14 @@ use webauthn_rs::prelude::{
 pub(crate) enum System {
     /// `fidogate run` in front of an app with no FIDO code.
     Gateway,
+    /// The same, every registration from an authenticator whose chain
+    /// it never saw (its own intermediate CA and leaf under the root):
+    /// both certificate signatures checked, as for per-device attestation.
+    GatewayFreshChains,
     /// An axum app behind `FidogateLayer`.
     Layer,
-    /// The same, its anchors without a signature cache: every chain
-    /// checked in full, as for authenticators whose chain was never seen.
-    LayerColdChains,
+    /// The layer, with chains never seen as for `GatewayFreshChains`.
+    LayerFreshChains,
     /// An axum app verifying with webauthn-rs.
     WebauthnRs,
     /// A Node.js app verifying with @simplewebauthn/server.
@@ -57,10 +64,11 @@ pub(crate) enum System {
 }
 
 impl System {
-    const ALL: [Self; 5] = [
+    const ALL: [Self; 6] = [
         Self::Gateway,
+        Self::GatewayFreshChains,
         Self::Layer,
-        Self::LayerColdChains,
+        Self::LayerFreshChains,
         Self::WebauthnRs,
         Self::SimpleWebAuthn,
     ];
@@ -68,8 +76,9 @@ impl System {
     pub(crate) fn key(self) -> &'static str {
         match self {
             Self::Gateway => "fidogate-run",
+            Self::GatewayFreshChains => "fidogate-run-fresh-chains",
             Self::Layer => "fidogate-layer",
-            Self::LayerColdChains => "fidogate-layer-no-signature-cache",
+            Self::LayerFreshChains => "fidogate-layer-fresh-chains",
             Self::WebauthnRs => "webauthn-rs",
             Self::SimpleWebAuthn => "simplewebauthn",
         }
@@ -78,9 +87,12 @@ impl System {
     fn label(self) -> &'static str {
         match self {
             Self::Gateway => "`fidogate run` + app without FIDO code",
+            Self::GatewayFreshChains => {
+                "`fidogate run` + app without FIDO code, chains never seen (a fresh intermediate and leaf per registration)"
+            }
             Self::Layer => "axum + `FidogateLayer`",
-            Self::LayerColdChains => {
-                "axum + `FidogateLayer`, chains never seen (no signature cache)"
+            Self::LayerFreshChains => {
+                "axum + `FidogateLayer`, chains never seen (a fresh intermediate and leaf per registration)"
             }
             Self::WebauthnRs => "axum app verifying with webauthn-rs",
             Self::SimpleWebAuthn => "Node.js app verifying with @simplewebauthn/server",
@@ -90,8 +102,9 @@ impl System {
     fn short(self) -> &'static str {
         match self {
             Self::Gateway => "fidogate run",
+            Self::GatewayFreshChains => "fidogate run, chains never seen",
             Self::Layer => "FidogateLayer",
-            Self::LayerColdChains => "FidogateLayer, chains never seen",
+            Self::LayerFreshChains => "FidogateLayer, chains never seen",
             Self::WebauthnRs => "webauthn-rs",
             Self::SimpleWebAuthn => "SimpleWebAuthn",
         }
@@ -100,14 +113,23 @@ impl System {
     /// The chart's label, short enough for its bar.
     fn bar(self) -> &'static str {
         match self {
-            Self::LayerColdChains => "Layer, no cache",
+            Self::GatewayFreshChains => "run, new chains",
+            Self::LayerFreshChains => "Layer, new chains",
             other => other.short(),
         }
     }
 
+    /// Whether each registration comes from an authenticator with a
+    /// chain of its own.
+    fn fresh_chains(self) -> bool {
+        matches!(self, Self::GatewayFreshChains | Self::LayerFreshChains)
+    }
+
     fn workload(self) -> Workload {
         match self {
-            Self::Gateway | Self::Layer | Self::LayerColdChains => Workload::Register,
+            Self::Gateway | Self::GatewayFreshChains | Self::Layer | Self::LayerFreshChains => {
+                Workload::Register
+            }
             Self::WebauthnRs | Self::SimpleWebAuthn => Workload::RegisterApp,
         }
     }
@@ -277,7 +299,7 @@ fn start(
     let threads = args.threads.to_string();
     let mut procs = Vec::new();
     match system {
-        System::Gateway => {
+        System::Gateway | System::GatewayFreshChains => {
             let upstream = free_port()?;
             let mut app = h.spawn(
                 true,
@@ -301,8 +323,8 @@ fn start(
                 "fidogate run",
             )?);
         }
-        System::Layer | System::LayerColdChains => {
-            let mut argv = strings(&[
+        System::Layer | System::LayerFreshChains => {
+            let argv = strings(&[
                 "app",
                 "--listen",
                 &listen.to_string(),
@@ -310,9 +332,6 @@ fn start(
                 &threads,
                 "--layer",
             ]);
-            if system == System::LayerColdChains {
-                argv.push("--no-signature-cache".to_owned());
-            }
             procs.push(h.spawn(true, &h.exe, &argv, system.short())?);
         }
         System::WebauthnRs => procs.push(h.spawn(
@@ -441,6 +460,10 @@ pub(crate) fn alternatives(args: &RunArgs, node_dir: Option<&Path>) -> Res<()> {
                 "--max-requests",
                 &args.max_requests.to_string(),
             ]);
+            if system.fresh_chains() {
+                argv.push("--fresh-chains".to_owned());
+                argv.push(args.fresh_chains.to_string());
+            }
             for p in &procs {
                 argv.push("--server-pid".to_owned());
                 argv.push(p.pid().to_string());
@@ -551,7 +574,12 @@ fn write(args: &RunArgs, runs: &[(usize, System, Outcome)]) -> Res<()> {
         "\n| fidogate | against | registrations per CPU-second, ratio | goal | met | p99 ms, fidogate / the app | p99 equal or better |\n|---|---|---:|---:|---|---:|---|"
     );
     let get = |s: System| all.iter().find(|(x, _)| *x == s).map(|(_, f)| *f);
-    for ours in [System::Gateway, System::Layer, System::LayerColdChains] {
+    for ours in [
+        System::Gateway,
+        System::GatewayFreshChains,
+        System::Layer,
+        System::LayerFreshChains,
+    ] {
         for (peer, goal) in [(System::WebauthnRs, 2.0), (System::SimpleWebAuthn, 3.0)] {
             let (Some(a), Some(b)) = (get(ours), get(peer)) else {
                 continue;
@@ -611,7 +639,9 @@ fn chart(path: &Path, all: &[(System, Figures)]) -> Res<()> {
     root.fill(&WHITE).map_err(|e| format!("chart: {e}"))?;
     let (left, right) = root.split_horizontally(640);
     let colour = |s: System| match s {
-        System::Gateway | System::Layer | System::LayerColdChains => OURS,
+        System::Gateway | System::GatewayFreshChains | System::Layer | System::LayerFreshChains => {
+            OURS
+        }
         System::WebauthnRs | System::SimpleWebAuthn => THEIRS,
     };
     let per_cpu: Vec<Group> = all

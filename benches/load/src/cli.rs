@@ -41,6 +41,11 @@ pub(crate) struct RunArgs {
     /// Worker threads of each gateway and app.
     #[arg(long, default_value_t = 1)]
     pub(crate) threads: usize,
+    /// Authenticators with chains of their own for each "chains never
+    /// seen" run of the alternatives (each used once; the run ends early
+    /// if they are spent).
+    #[arg(long, default_value_t = 50_000)]
+    pub(crate) fresh_chains: u64,
     /// Pending challenges for the cache figures.
     #[arg(long, default_value_t = 1_000_000)]
     pub(crate) cache_entries: u64,
@@ -114,6 +119,13 @@ pub(crate) enum Role {
         /// Speak TLS (HTTP/1.1 by ALPN), trusting this PEM CA.
         #[arg(long)]
         tls_ca: Option<PathBuf>,
+        /// Registrations with attestation chains never seen: this many
+        /// authenticators, each with its own intermediate and leaf under
+        /// the same root, made before the run and each used once (the run
+        /// ends when they are spent). 0: one authenticator for every
+        /// registration.
+        #[arg(long, default_value_t = 0)]
+        fresh_chains: u64,
     },
     /// (internal) Verification alone; prints microseconds as JSON.
     #[command(hide = true)]

@@ -7,8 +7,10 @@ use crate::procfs;
 use crate::roles::registration;
 use crate::{OPTIONS, PASS, RESULT, Res};
 use bytes::Bytes;
+use fidogate_testkit::certs;
+use fidogate_testkit::keys::SigningKey;
 use fidogate_testkit::keys::alg;
-use fidogate_testkit::webauthn::{Authenticator, attestation_root};
+use fidogate_testkit::webauthn::{Attestation, Authenticator, SOFT_AAGUID, attestation_root};
 use hdrhistogram::Histogram;
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -85,6 +87,10 @@ pub(crate) struct Load {
     pub(crate) server_pids: Vec<u32>,
     /// TLS to the target, trusting this PEM CA.
     pub(crate) tls_ca: Option<std::path::PathBuf>,
+    /// Registrations whose attestation chains were never seen: this many
+    /// authenticators made beforehand, each used once; 0 for one
+    /// authenticator throughout.
+    pub(crate) fresh_chains: u64,
 }
 
 /// One run's figures (a "request" is a whole registration in the
@@ -118,7 +124,65 @@ struct Shared {
     issued: AtomicU64,
     body: Bytes,
     authn: Option<Authenticator>,
+    /// With `fresh_chains`: registration `n` uses `pool[n]`.
+    pool: Vec<Authenticator>,
 }
+
+impl Shared {
+    /// The authenticator of registration `n`.
+    fn authenticator(&self, n: u64) -> Result<&Authenticator, String> {
+        if self.pool.is_empty() {
+            return self
+                .authn
+                .as_ref()
+                .ok_or_else(|| "no authenticator".to_owned());
+        }
+        usize::try_from(n)
+            .ok()
+            .and_then(|i| self.pool.get(i))
+            .ok_or_else(|| format!("registration {n}: the fresh chains are spent"))
+    }
+}
+
+/// `count` authenticators, each with its own intermediate CA and leaf
+/// certificate under `root`: chains no verifier has seen. Their keys are
+/// shared (key generation would take most of a millisecond each here, and
+/// no verifier caches anything by key); every certificate is distinct, so
+/// each registration's two certificate signatures are checked.
+fn fresh_authenticators(count: u64, root: &certs::Issued) -> Vec<Authenticator> {
+    let inter_key = SigningKey::generate(alg::ES256, FRESH_SEED);
+    let leaf_key = SigningKey::generate(alg::ES256, FRESH_SEED + 1);
+    let credential_key = SigningKey::generate(alg::ES256, FRESH_SEED + 2);
+    let (inter_pkcs8, leaf_pkcs8) = (inter_key.pkcs8_der(), leaf_key.pkcs8_der());
+    (0..count)
+        .map(|i| {
+            let inter = certs::issue_pkcs8(
+                certs::intermediate_params(&format!("fidogate test attestation CA {i}")),
+                inter_key.clone(),
+                &inter_pkcs8,
+                root,
+            );
+            let leaf = certs::issue_pkcs8(
+                certs::packed_leaf_params(Some(SOFT_AAGUID)),
+                leaf_key.clone(),
+                &leaf_pkcs8,
+                &inter,
+            );
+            Authenticator {
+                credential_key: credential_key.clone(),
+                credential_id: (FRESH_SEED + i).to_be_bytes().repeat(4),
+                aaguid: SOFT_AAGUID,
+                attestation: Attestation::Packed {
+                    key: leaf_key.clone(),
+                    x5c: vec![leaf.der, inter.der],
+                },
+            }
+        })
+        .collect()
+}
+
+/// Seeds of the fresh-chain keys, clear of the fixed authenticators'.
+const FRESH_SEED: u64 = 1 << 32;
 
 /// The longest a request (or registration) may take before the run
 /// counts it as an error and drops the connection.
@@ -213,7 +277,7 @@ async fn unit(
             Ok(true)
         }
         Workload::Register => {
-            let authn = shared.authn.as_ref().ok_or("no authenticator")?;
+            let authn = shared.authenticator(n)?;
             let Some(challenge) = options(sender, target, &format!("user-{n}")).await? else {
                 return Ok(false);
             };
@@ -235,7 +299,7 @@ async fn unit(
             Ok(s.is_success())
         }
         Workload::RegisterApp => {
-            let authn = shared.authn.as_ref().ok_or("no authenticator")?;
+            let authn = shared.authenticator(n)?;
             let user = format!("user-{n}");
             let Some(challenge) = options(sender, target, &user).await? else {
                 return Ok(false);
@@ -331,11 +395,26 @@ pub(crate) fn run(load: Load) -> Res<Outcome> {
         .enable_all()
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))?;
-    let authn = matches!(
+    let registers = matches!(
         load.workload,
         Workload::Register | Workload::RegisterApp | Workload::Carry
-    )
-    .then(|| Authenticator::packed_x5c(alg::ES256, 3, &attestation_root(900)));
+    );
+    let authn = registers.then(|| Authenticator::packed_x5c(alg::ES256, 3, &attestation_root(900)));
+    let mut load = load;
+    let pool = if registers && load.fresh_chains > 0 {
+        let made = Instant::now();
+        let pool = fresh_authenticators(load.fresh_chains, &attestation_root(900));
+        eprintln!(
+            "load: {} authenticators with fresh chains made in {:.1} s",
+            pool.len(),
+            made.elapsed().as_secs_f64()
+        );
+        // Each is used once: the run ends when they are spent.
+        load.max_requests = load.max_requests.min(load.fresh_chains);
+        pool
+    } else {
+        Vec::new()
+    };
     let started = Instant::now();
     let window = (started + load.warmup, started + load.warmup + load.duration);
     let tls = match &load.tls_ca {
@@ -349,6 +428,7 @@ pub(crate) fn run(load: Load) -> Res<Outcome> {
         issued: AtomicU64::new(0),
         body: post_body(),
         authn,
+        pool,
     });
     let me = std::process::id();
     rt.block_on(async move {

@@ -78,6 +78,7 @@ fn main() -> ExitCode {
             max_requests,
             server_pid,
             tls_ca,
+            fresh_chains,
         }) => Workload::parse(&workload).and_then(|workload| {
             let outcome = client::run(Load {
                 target,
@@ -88,6 +89,7 @@ fn main() -> ExitCode {
                 max_requests,
                 server_pids: server_pid,
                 tls_ca,
+                fresh_chains,
             })?;
             print_json(&outcome)
         }),

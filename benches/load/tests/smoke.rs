@@ -237,6 +237,8 @@ fn the_alternatives_comparison_runs_every_system() {
             "1",
             "--register-connections",
             "1",
+            "--fresh-chains",
+            "300",
         ])
         .arg("--out")
         .arg(&out)
@@ -261,7 +263,8 @@ fn the_alternatives_comparison_runs_every_system() {
     for system in [
         "fidogate-run",
         "fidogate-layer",
-        "fidogate-layer-no-signature-cache",
+        "fidogate-run-fresh-chains",
+        "fidogate-layer-fresh-chains",
         "webauthn-rs",
         "simplewebauthn",
     ] {
@@ -274,7 +277,7 @@ fn the_alternatives_comparison_runs_every_system() {
         assert_eq!(row[7], "0", "errors: {row:?}");
     }
     let md = std::fs::read_to_string(out.join("alternatives.md")).unwrap();
-    // Three fidogate systems against two apps.
-    assert_eq!(md.matches("| ≥ ").count(), 6, "{md}");
+    // Four fidogate systems against two apps.
+    assert_eq!(md.matches("| ≥ ").count(), 8, "{md}");
     let _ = std::fs::remove_dir_all(&out);
 }
