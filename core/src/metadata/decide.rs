@@ -9,7 +9,6 @@ use crate::error::ErrorClass;
 use crate::time::UnixTime;
 use crate::trust::{Cert, TrustAnchor, verify_chain};
 use crate::webauthn::{AttestationType, VerifiedRegistration, format_uuid};
-use x509_parser::extensions::ParsedExtension;
 
 /// The statuses refused by default (FIDO MDS3 §3.1.4: a compromise, a
 /// bypass, a revocation or a retirement).
@@ -229,13 +228,10 @@ pub struct Metadata {
 /// else SHA-1 of its subjectPublicKey (MDS3 §3.1
 /// `attestationCertificateKeyIdentifiers`).
 pub fn key_identifier(cert: &Cert<'_>) -> Vec<u8> {
-    let x = cert.x509();
-    for ext in x.extensions() {
-        if let ParsedExtension::SubjectKeyIdentifier(id) = ext.parsed_extension() {
-            return id.0.to_vec();
-        }
+    if let Ok(Some(id)) = cert.subject_key_identifier() {
+        return id.to_vec();
     }
-    Hash::Sha1.digest(&x.public_key().subject_public_key.data)
+    Hash::Sha1.digest(&cert.x509().public_key().subject_public_key.data)
 }
 
 /// The `authenticationAlgorithms` names (FIDO Registry of Predefined

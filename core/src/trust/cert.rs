@@ -3,7 +3,12 @@
 use super::TrustError;
 use crate::crypto::{self, CryptoError, Curve, Hash, PublicKey, SignatureScheme};
 use crate::time::UnixTime;
-use x509_parser::certificate::X509Certificate;
+use x509_parser::certificate::{X509Certificate, X509CertificateParser};
+use x509_parser::error::X509Error;
+use x509_parser::extensions::{
+    BasicConstraints, ExtendedKeyUsage, KeyIdentifier, SubjectAlternativeName,
+};
+use x509_parser::nom::Parser as _;
 use x509_parser::oid_registry::{
     OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_NIST_EC_P521,
     OID_PKCS1_RSAENCRYPTION, OID_PKCS1_SHA256WITHRSA, OID_PKCS1_SHA384WITHRSA,
@@ -12,6 +17,15 @@ use x509_parser::oid_registry::{
 };
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo};
+
+/// 2.5.29.19 basicConstraints (DER content).
+const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
+/// 2.5.29.17 subjectAltName.
+const OID_SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
+/// 2.5.29.37 extKeyUsage.
+const OID_EXTENDED_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
+/// 2.5.29.14 subjectKeyIdentifier.
+const OID_SUBJECT_KEY_IDENTIFIER: &[u8] = &[0x55, 0x1d, 0x0e];
 
 /// 1.3.132.0.10, secp256k1 (DER content).
 const OID_SECP256K1: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x0a];
@@ -48,6 +62,14 @@ pub enum CertError {
     /// An extension appears more than once.
     #[error("extension {0} appears more than once")]
     DuplicateExtension(String),
+    /// An extension's value does not parse as its type.
+    #[error("{name} extension is malformed: {reason}")]
+    BadExtension {
+        /// The extension.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// A parsed certificate with its DER bytes.
@@ -59,11 +81,20 @@ pub struct Cert<'a> {
 
 impl<'a> Cert<'a> {
     /// Parses one DER certificate; `index` names its place for errors.
+    ///
+    /// Extensions are split into OID, criticality and value, their values
+    /// parsed only when asked for (by [`Cert::basic_constraints`] and the
+    /// like): most are never looked at, and parsing them all was half of
+    /// a certificate's parse. So `x509()`'s own extension accessors see
+    /// every extension unparsed; use this type's.
     pub fn parse(der: &'a [u8], index: usize) -> Result<Self, TrustError> {
-        let (rest, parsed) = X509Certificate::from_der(der).map_err(|e| TrustError::CertParse {
-            index,
-            reason: e.to_string(),
-        })?;
+        let (rest, parsed) = X509CertificateParser::new()
+            .with_deep_parse_extensions(false)
+            .parse(der)
+            .map_err(|e| TrustError::CertParse {
+                index,
+                reason: e.to_string(),
+            })?;
         if !rest.is_empty() {
             return Err(TrustError::CertParse {
                 index,
@@ -98,9 +129,58 @@ impl<'a> Cert<'a> {
         UnixTime::from_secs(self.parsed.validity().not_after.timestamp())
     }
 
-    /// Whether basicConstraints says CA.
+    /// Whether basicConstraints says CA (a malformed one does not).
     pub fn is_ca(&self) -> bool {
-        matches!(self.parsed.basic_constraints(), Ok(Some(bc)) if bc.value.ca)
+        matches!(self.basic_constraints(), Ok(Some(bc)) if bc.ca)
+    }
+
+    /// basicConstraints, if present once.
+    pub fn basic_constraints(&self) -> Result<Option<BasicConstraints>, CertError> {
+        self.parsed_extension(OID_BASIC_CONSTRAINTS, "basicConstraints")
+    }
+
+    /// subjectAltName, if present once.
+    pub fn subject_alternative_name(
+        &self,
+    ) -> Result<Option<SubjectAlternativeName<'a>>, CertError> {
+        self.parsed_extension(OID_SUBJECT_ALT_NAME, "subjectAltName")
+    }
+
+    /// extendedKeyUsage, if present once.
+    pub fn extended_key_usage(&self) -> Result<Option<ExtendedKeyUsage<'a>>, CertError> {
+        self.parsed_extension(OID_EXTENDED_KEY_USAGE, "extendedKeyUsage")
+    }
+
+    /// The subjectKeyIdentifier's bytes, if present once.
+    pub fn subject_key_identifier(&self) -> Result<Option<&'a [u8]>, CertError> {
+        Ok(self
+            .parsed_extension::<KeyIdentifier<'a>>(
+                OID_SUBJECT_KEY_IDENTIFIER,
+                "subjectKeyIdentifier",
+            )?
+            .map(|k| k.0))
+    }
+
+    /// The extension `oid` parsed as `T`, which must take its whole value.
+    fn parsed_extension<T: FromDer<'a, X509Error>>(
+        &self,
+        oid: &[u8],
+        name: &'static str,
+    ) -> Result<Option<T>, CertError> {
+        let Some((value, _critical)) = self.extension(oid)? else {
+            return Ok(None);
+        };
+        match T::from_der(value) {
+            Ok(([], parsed)) => Ok(Some(parsed)),
+            Ok((rest, _)) => Err(CertError::BadExtension {
+                name,
+                reason: format!("{} trailing bytes", rest.len()),
+            }),
+            Err(e) => Err(CertError::BadExtension {
+                name,
+                reason: e.to_string(),
+            }),
+        }
     }
 
     /// Verifies that `issuer_key` signed this certificate.
@@ -207,4 +287,105 @@ pub fn cert_signature_scheme(alg: &AlgorithmIdentifier<'_>) -> Result<SignatureS
     } else {
         return Err(CertError::UnsupportedSignatureAlgorithm(oid.to_string()));
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fidogate_testkit::certs;
+    use fidogate_testkit::keys::{SigningKey, alg};
+    use rcgen::{CustomExtension, DnType};
+
+    const BC: &[u64] = &[2, 5, 29, 19];
+    const SAN: &[u64] = &[2, 5, 29, 17];
+    const EKU: &[u64] = &[2, 5, 29, 37];
+    const SKI: &[u64] = &[2, 5, 29, 14];
+
+    /// A leaf whose extensions are exactly `exts` (OID, extnValue).
+    fn leaf(exts: &[(&[u64], &[u8])]) -> Vec<u8> {
+        let root = certs::root_ca("ext root", SigningKey::generate(alg::ES256, 71));
+        let mut p = certs::params(&[(DnType::CommonName, "ext leaf")]);
+        p.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(Vec::new());
+        for (oid, value) in exts {
+            p.custom_extensions
+                .push(CustomExtension::from_oid_content(oid, value.to_vec()));
+        }
+        certs::issue(p, SigningKey::generate(alg::ES256, 72), &root).der
+    }
+
+    #[test]
+    fn extensions_parse_when_asked_and_malformed_ones_are_errors() {
+        // basicConstraints CA true, pathLen 0; a SAN with one DNS name; an
+        // EKU with serverAuth; an SKI of three bytes.
+        let good = leaf(&[
+            (BC, &[0x30, 0x06, 0x01, 0x01, 0xff, 0x02, 0x01, 0x00]),
+            (SAN, &[0x30, 0x05, 0x82, 0x03, b'a', b'.', b'b']),
+            (
+                EKU,
+                &[
+                    0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01,
+                ],
+            ),
+            (SKI, &[0x04, 0x03, 1, 2, 3]),
+        ]);
+        let cert = Cert::parse(&good, 0).unwrap();
+        let bc = cert.basic_constraints().unwrap().unwrap();
+        assert!(bc.ca);
+        assert_eq!(bc.path_len_constraint, Some(0));
+        assert!(cert.is_ca());
+        let san = cert.subject_alternative_name().unwrap().unwrap();
+        assert_eq!(san.general_names.len(), 1);
+        assert!(cert.extended_key_usage().unwrap().unwrap().server_auth);
+        assert_eq!(
+            cert.subject_key_identifier().unwrap(),
+            Some(&[1u8, 2, 3][..])
+        );
+
+        let none = leaf(&[]);
+        let cert = Cert::parse(&none, 0).unwrap();
+        assert_eq!(cert.basic_constraints().unwrap(), None);
+        assert!(cert.subject_alternative_name().unwrap().is_none());
+        assert!(cert.extended_key_usage().unwrap().is_none());
+        assert_eq!(cert.subject_key_identifier().unwrap(), None);
+        assert!(!cert.is_ca());
+
+        // Not a SEQUENCE, trailing bytes, and a truncated SEQUENCE: each
+        // an error naming the extension (a malformed basicConstraints is
+        // not read as absent), and not a CA.
+        for value in [
+            &[0x05, 0x00][..],
+            &[0x30, 0x00, 0x00],
+            &[0x30, 0x03, 0x01, 0x01],
+        ] {
+            let der = leaf(&[(BC, value)]);
+            let cert = Cert::parse(&der, 0).unwrap();
+            let err = cert.basic_constraints().unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    CertError::BadExtension {
+                        name: "basicConstraints",
+                        ..
+                    }
+                ),
+                "{value:02x?}: {err:?}"
+            );
+            assert!(!cert.is_ca(), "{value:02x?}");
+        }
+        let der = leaf(&[(SAN, &[0x04, 0x01, 0x00])]);
+        assert!(matches!(
+            Cert::parse(&der, 0).unwrap().subject_alternative_name(),
+            Err(CertError::BadExtension {
+                name: "subjectAltName",
+                ..
+            })
+        ));
+        // Twice is an error too.
+        let twice: &[u8] = &[0x30, 0x05, 0x82, 0x03, b'a', b'.', b'b'];
+        let der = leaf(&[(SAN, twice), (SAN, twice)]);
+        assert!(matches!(
+            Cert::parse(&der, 0).unwrap().subject_alternative_name(),
+            Err(CertError::DuplicateExtension(_))
+        ));
+    }
 }

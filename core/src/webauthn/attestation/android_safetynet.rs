@@ -160,8 +160,8 @@ fn json_part(
 
 fn issued_to_attest_android(cert: &crate::trust::Cert<'_>) -> bool {
     let in_san = matches!(
-        cert.x509().subject_alternative_name(),
-        Ok(Some(san)) if san.value.general_names.iter().any(|n| matches!(n, GeneralName::DNSName(d) if *d == HOSTNAME))
+        cert.subject_alternative_name(),
+        Ok(Some(san)) if san.general_names.iter().any(|n| matches!(n, GeneralName::DNSName(d) if *d == HOSTNAME))
     );
     in_san
         || cert

@@ -374,9 +374,9 @@ fn check_v3(cert: &Cert<'_>) -> Result<(), StatementError> {
 
 /// basicConstraints absent or CA false.
 fn check_not_ca(cert: &Cert<'_>) -> Result<(), StatementError> {
-    match cert.x509().basic_constraints() {
+    match cert.basic_constraints() {
         Ok(None) => Ok(()),
-        Ok(Some(bc)) if !bc.value.ca => Ok(()),
+        Ok(Some(bc)) if !bc.ca => Ok(()),
         Ok(Some(_)) => Err(StatementError::Certificate(
             "basicConstraints CA must be false".to_owned(),
         )),

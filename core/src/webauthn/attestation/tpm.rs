@@ -254,7 +254,7 @@ fn check_aik_requirements(cert: &Cert<'_>) -> Result<(), StatementError> {
         ));
     }
     // Subject Alternative Name with TPM manufacturer, model and version.
-    let san = match cert.x509().subject_alternative_name() {
+    let san = match cert.subject_alternative_name() {
         Ok(Some(san)) => san,
         Ok(None) => {
             return Err(StatementError::Certificate(
@@ -264,7 +264,7 @@ fn check_aik_requirements(cert: &Cert<'_>) -> Result<(), StatementError> {
         Err(e) => return Err(StatementError::Certificate(format!("subjectAltName: {e}"))),
     };
     let (mut manufacturer, mut model, mut version) = (None, false, false);
-    for name in &san.value.general_names {
+    for name in &san.general_names {
         if let GeneralName::DirectoryName(dn) = name {
             for attr in dn.iter_attributes() {
                 let oid = attr.attr_type().as_bytes();
@@ -293,9 +293,8 @@ fn check_aik_requirements(cert: &Cert<'_>) -> Result<(), StatementError> {
         )));
     }
     // Extended Key Usage contains tcg-kp-AIKCertificate.
-    let has_aik_eku = match cert.x509().extended_key_usage() {
+    let has_aik_eku = match cert.extended_key_usage() {
         Ok(Some(eku)) => eku
-            .value
             .other
             .iter()
             .any(|o| o.as_bytes() == OID_TCG_KP_AIK_CERTIFICATE),
