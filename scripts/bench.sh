@@ -2,8 +2,8 @@
 # Every table of BENCHMARKS.md, on this machine: the verification and
 # engine benches (criterion) with each crypto backend, webauthn-rs-core
 # beside them, then the gateway load harness (127.0.0.1 only, bounded:
-# about 23 minutes as last timed whole, and about 3 more for the comparison
-# with apps that verify themselves, timed alone; the store comparison starts a
+# about 25 minutes as last timed whole, the comparison with apps that verify
+# themselves included; the store comparison starts a
 # redis-server of its own on 127.0.0.1; the TLS pass-through comparison
 # makes its own certificate; the comparison with apps that verify
 # themselves runs webauthn-rs and the Node.js app in benches/simplewebauthn,

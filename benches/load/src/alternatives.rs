@@ -490,6 +490,80 @@ pub(crate) fn alternatives(args: &RunArgs, node_dir: Option<&Path>) -> Res<()> {
     write(args, &runs)
 }
 
+/// The heading of `alternatives-runs.csv`.
+const RUNS_HEADER: &str =
+    "round,system,requests,errors,seconds,p50_us,p99_us,max_us,system_cpu_s,client_cpu_s";
+
+/// `gateway-load alternatives --from-runs`: the tables and the chart
+/// again from the runs a comparison recorded.
+pub(crate) fn rewrite(args: &RunArgs, csv: &Path) -> Res<()> {
+    let runs = read_runs(csv)?;
+    if runs.is_empty() {
+        return Err(format!("{}: no runs", csv.display()));
+    }
+    write(args, &runs)
+}
+
+/// The runs of an `alternatives-runs.csv`.
+fn read_runs(path: &Path) -> Res<Vec<(usize, System, Outcome)>> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut lines = text.lines();
+    if lines.next() != Some(RUNS_HEADER) {
+        return Err(format!(
+            "{}: not an alternatives-runs.csv (its first line must be {RUNS_HEADER})",
+            path.display()
+        ));
+    }
+    lines
+        .enumerate()
+        .map(|(i, line)| {
+            let at = || format!("{} line {}", path.display(), i + 2);
+            let fields: Vec<&str> = line.split(',').collect();
+            let [
+                round,
+                system,
+                requests,
+                errors,
+                seconds,
+                p50,
+                p99,
+                max,
+                cpu,
+                client,
+            ] = fields.as_slice()
+            else {
+                return Err(format!("{}: {} fields, 10 expected", at(), fields.len()));
+            };
+            let system = System::ALL
+                .into_iter()
+                .find(|s| s.key() == *system)
+                .ok_or_else(|| format!("{}: no system {system:?}", at()))?;
+            Ok((
+                number(round, "round", &at)?,
+                system,
+                Outcome {
+                    requests: number(requests, "requests", &at)?,
+                    errors: number(errors, "errors", &at)?,
+                    seconds: number(seconds, "seconds", &at)?,
+                    p50_us: number(p50, "p50_us", &at)?,
+                    p99_us: number(p99, "p99_us", &at)?,
+                    max_us: number(max, "max_us", &at)?,
+                    server_cpu_s: number(cpu, "system_cpu_s", &at)?,
+                    client_cpu_s: number(client, "client_cpu_s", &at)?,
+                },
+            ))
+        })
+        .collect()
+}
+
+fn number<T: std::str::FromStr>(v: &str, what: &str, at: &dyn Fn() -> String) -> Res<T>
+where
+    T::Err: std::fmt::Display,
+{
+    v.parse()
+        .map_err(|e| format!("{}: {what} {v:?}: {e}", at()))
+}
+
 /// Medians over the rounds of one system.
 #[derive(Debug, Clone, Copy)]
 struct Figures {
@@ -597,9 +671,7 @@ fn write(args: &RunArgs, runs: &[(usize, System, Outcome)]) -> Res<()> {
             );
         }
     }
-    let mut runs_csv = String::from(
-        "round,system,requests,errors,seconds,p50_us,p99_us,max_us,system_cpu_s,client_cpu_s\n",
-    );
+    let mut runs_csv = format!("{RUNS_HEADER}\n");
     for (round, system, o) in runs {
         let _ = writeln!(
             runs_csv,
@@ -635,9 +707,9 @@ const THEIRS: RGBColor = RGBColor(120, 120, 120);
 /// Bars: registrations per CPU-second, and p99, of each system.
 fn chart(path: &Path, all: &[(System, Figures)]) -> Res<()> {
     register_font()?;
-    let root = BitMapBackend::new(path, (1200, 480)).into_drawing_area();
+    let root = BitMapBackend::new(path, (1600, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| format!("chart: {e}"))?;
-    let (left, right) = root.split_horizontally(640);
+    let (left, right) = root.split_horizontally(820);
     let colour = |s: System| match s {
         System::Gateway | System::GatewayFreshChains | System::Layer | System::LayerFreshChains => {
             OURS

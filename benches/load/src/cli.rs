@@ -240,6 +240,11 @@ pub(crate) enum Role {
         /// (default: benches/simplewebauthn of this source tree).
         #[arg(long)]
         node_app: Option<PathBuf>,
+        /// Write the tables and the chart from this alternatives-runs.csv
+        /// instead of running anything (give the options the runs were
+        /// made with: the table's heading states them).
+        #[arg(long)]
+        from_runs: Option<PathBuf>,
     },
     /// (internal) The axum app that verifies registrations itself with
     /// webauthn-rs.

@@ -138,9 +138,14 @@ fn main() -> ExitCode {
             layer,
             jwks_file,
         }) => soak::serve_soak_app(listen, layer, jwks_file),
-        Some(Role::Alternatives { run, node_app }) => {
-            alternatives::alternatives(&run, node_app.as_deref())
-        }
+        Some(Role::Alternatives {
+            run,
+            node_app,
+            from_runs,
+        }) => match from_runs {
+            Some(csv) => alternatives::rewrite(&run, &csv),
+            None => alternatives::alternatives(&run, node_app.as_deref()),
+        },
         Some(Role::WebauthnRsApp { listen, threads }) => {
             alternatives::serve_webauthn_rs_app(listen, threads)
         }

@@ -279,5 +279,34 @@ fn the_alternatives_comparison_runs_every_system() {
     let md = std::fs::read_to_string(out.join("alternatives.md")).unwrap();
     // Four fidogate systems against two apps.
     assert_eq!(md.matches("| ≥ ").count(), 8, "{md}");
+    // The tables again from the recorded runs, without running: the same.
+    let again = out.join("again");
+    let output = Command::new(env!("CARGO_BIN_EXE_gateway-load"))
+        .args([
+            "alternatives",
+            "--duration",
+            "1",
+            "--warmup",
+            "0",
+            "--rounds",
+            "1",
+            "--register-connections",
+            "1",
+            "--from-runs",
+        ])
+        .arg(out.join("alternatives-runs.csv"))
+        .arg("--out")
+        .arg(&again)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(again.join("alternatives.md")).unwrap(),
+        md
+    );
     let _ = std::fs::remove_dir_all(&out);
 }
