@@ -222,24 +222,29 @@ fn the_tls_comparison_runs_against_both_proxies() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
+/// `gateway-load alternatives`, one short round on one connection.
+fn alternatives() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gateway-load"));
+    cmd.args([
+        "alternatives",
+        "--duration",
+        "1",
+        "--warmup",
+        "0",
+        "--rounds",
+        "1",
+        "--register-connections",
+        "1",
+    ]);
+    cmd
+}
+
 #[test]
 fn the_alternatives_comparison_runs_every_system() {
     let out = std::env::temp_dir().join(format!("fidogate-alt-smoke-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
-    let output = Command::new(env!("CARGO_BIN_EXE_gateway-load"))
-        .args([
-            "alternatives",
-            "--duration",
-            "1",
-            "--warmup",
-            "0",
-            "--rounds",
-            "1",
-            "--register-connections",
-            "1",
-            "--fresh-chains",
-            "300",
-        ])
+    let output = alternatives()
+        .args(["--fresh-chains", "300"])
         .arg("--out")
         .arg(&out)
         .arg("--fidogate")
@@ -281,19 +286,8 @@ fn the_alternatives_comparison_runs_every_system() {
     assert_eq!(md.matches("| ≥ ").count(), 8, "{md}");
     // The tables again from the recorded runs, without running: the same.
     let again = out.join("again");
-    let output = Command::new(env!("CARGO_BIN_EXE_gateway-load"))
-        .args([
-            "alternatives",
-            "--duration",
-            "1",
-            "--warmup",
-            "0",
-            "--rounds",
-            "1",
-            "--register-connections",
-            "1",
-            "--from-runs",
-        ])
+    let output = alternatives()
+        .arg("--from-runs")
         .arg(out.join("alternatives-runs.csv"))
         .arg("--out")
         .arg(&again)
