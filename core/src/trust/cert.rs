@@ -4,6 +4,7 @@ use super::TrustError;
 use crate::crypto::{self, CryptoError, Curve, Hash, PublicKey, SignatureScheme};
 use crate::time::UnixTime;
 use x509_parser::certificate::{X509Certificate, X509CertificateParser};
+use x509_parser::der_parser::oid::Oid;
 use x509_parser::error::X509Error;
 use x509_parser::extensions::{
     BasicConstraints, ExtendedKeyUsage, KeyIdentifier, SubjectAlternativeName,
@@ -13,19 +14,12 @@ use x509_parser::oid_registry::{
     OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_NIST_EC_P521,
     OID_PKCS1_RSAENCRYPTION, OID_PKCS1_SHA256WITHRSA, OID_PKCS1_SHA384WITHRSA,
     OID_PKCS1_SHA512WITHRSA, OID_SIG_ECDSA_WITH_SHA256, OID_SIG_ECDSA_WITH_SHA384,
-    OID_SIG_ECDSA_WITH_SHA512, OID_SIG_ED25519,
+    OID_SIG_ECDSA_WITH_SHA512, OID_SIG_ED25519, OID_X509_EXT_BASIC_CONSTRAINTS,
+    OID_X509_EXT_EXTENDED_KEY_USAGE, OID_X509_EXT_SUBJECT_ALT_NAME,
+    OID_X509_EXT_SUBJECT_KEY_IDENTIFIER,
 };
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo};
-
-/// 2.5.29.19 basicConstraints (DER content).
-const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
-/// 2.5.29.17 subjectAltName.
-const OID_SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
-/// 2.5.29.37 extKeyUsage.
-const OID_EXTENDED_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
-/// 2.5.29.14 subjectKeyIdentifier.
-const OID_SUBJECT_KEY_IDENTIFIER: &[u8] = &[0x55, 0x1d, 0x0e];
 
 /// 1.3.132.0.10, secp256k1 (DER content).
 const OID_SECP256K1: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x0a];
@@ -136,26 +130,26 @@ impl<'a> Cert<'a> {
 
     /// basicConstraints, if present once.
     pub fn basic_constraints(&self) -> Result<Option<BasicConstraints>, CertError> {
-        self.parsed_extension(OID_BASIC_CONSTRAINTS, "basicConstraints")
+        self.parsed_extension(&OID_X509_EXT_BASIC_CONSTRAINTS, "basicConstraints")
     }
 
     /// subjectAltName, if present once.
     pub fn subject_alternative_name(
         &self,
     ) -> Result<Option<SubjectAlternativeName<'a>>, CertError> {
-        self.parsed_extension(OID_SUBJECT_ALT_NAME, "subjectAltName")
+        self.parsed_extension(&OID_X509_EXT_SUBJECT_ALT_NAME, "subjectAltName")
     }
 
     /// extendedKeyUsage, if present once.
     pub fn extended_key_usage(&self) -> Result<Option<ExtendedKeyUsage<'a>>, CertError> {
-        self.parsed_extension(OID_EXTENDED_KEY_USAGE, "extendedKeyUsage")
+        self.parsed_extension(&OID_X509_EXT_EXTENDED_KEY_USAGE, "extendedKeyUsage")
     }
 
     /// The subjectKeyIdentifier's bytes, if present once.
     pub fn subject_key_identifier(&self) -> Result<Option<&'a [u8]>, CertError> {
         Ok(self
             .parsed_extension::<KeyIdentifier<'a>>(
-                OID_SUBJECT_KEY_IDENTIFIER,
+                &OID_X509_EXT_SUBJECT_KEY_IDENTIFIER,
                 "subjectKeyIdentifier",
             )?
             .map(|k| k.0))
@@ -164,10 +158,10 @@ impl<'a> Cert<'a> {
     /// The extension `oid` parsed as `T`, which must take its whole value.
     fn parsed_extension<T: FromDer<'a, X509Error>>(
         &self,
-        oid: &[u8],
+        oid: &Oid<'_>,
         name: &'static str,
     ) -> Result<Option<T>, CertError> {
-        let Some((value, _critical)) = self.extension(oid)? else {
+        let Some((value, _critical)) = self.extension(oid.as_bytes())? else {
             return Ok(None);
         };
         match T::from_der(value) {
@@ -305,7 +299,6 @@ mod tests {
     fn leaf(exts: &[(&[u64], &[u8])]) -> Vec<u8> {
         let root = certs::root_ca("ext root", SigningKey::generate(alg::ES256, 71));
         let mut p = certs::params(&[(DnType::CommonName, "ext leaf")]);
-        p.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(Vec::new());
         for (oid, value) in exts {
             p.custom_extensions
                 .push(CustomExtension::from_oid_content(oid, value.to_vec()));
