@@ -119,6 +119,14 @@ impl System {
         }
     }
 
+    /// Whether this is one of fidogate's systems.
+    fn is_fidogate(self) -> bool {
+        matches!(
+            self,
+            Self::Gateway | Self::GatewayFreshChains | Self::Layer | Self::LayerFreshChains
+        )
+    }
+
     /// Whether each registration comes from an authenticator with a
     /// chain of its own.
     fn fresh_chains(self) -> bool {
@@ -126,11 +134,10 @@ impl System {
     }
 
     fn workload(self) -> Workload {
-        match self {
-            Self::Gateway | Self::GatewayFreshChains | Self::Layer | Self::LayerFreshChains => {
-                Workload::Register
-            }
-            Self::WebauthnRs | Self::SimpleWebAuthn => Workload::RegisterApp,
+        if self.is_fidogate() {
+            Workload::Register
+        } else {
+            Workload::RegisterApp
         }
     }
 }
@@ -439,7 +446,7 @@ pub(crate) fn alternatives(args: &RunArgs, node_dir: Option<&Path>) -> Res<()> {
             "gateway-load: systems under test on CPU {server}, load generator on CPUs {others}"
         );
     }
-    let mut runs: Vec<(usize, System, Outcome)> = Vec::new();
+    let mut runs: Vec<Run> = Vec::new();
     for round in 0..args.rounds {
         let mut order = System::ALL;
         order.rotate_left(round % System::ALL.len());
@@ -490,6 +497,9 @@ pub(crate) fn alternatives(args: &RunArgs, node_dir: Option<&Path>) -> Res<()> {
     write(args, &runs)
 }
 
+/// One measured run: its round, the system, what the load generator saw.
+type Run = (usize, System, Outcome);
+
 /// The heading of `alternatives-runs.csv`.
 const RUNS_HEADER: &str =
     "round,system,requests,errors,seconds,p50_us,p99_us,max_us,system_cpu_s,client_cpu_s";
@@ -505,7 +515,7 @@ pub(crate) fn rewrite(args: &RunArgs, csv: &Path) -> Res<()> {
 }
 
 /// The runs of an `alternatives-runs.csv`.
-fn read_runs(path: &Path) -> Res<Vec<(usize, System, Outcome)>> {
+fn read_runs(path: &Path) -> Res<Vec<Run>> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut lines = text.lines();
     if lines.next() != Some(RUNS_HEADER) {
@@ -581,7 +591,7 @@ impl Figures {
     }
 }
 
-fn figures(runs: &[(usize, System, Outcome)], system: System) -> Option<Figures> {
+fn figures(runs: &[Run], system: System) -> Option<Figures> {
     let sel: Vec<&Outcome> = runs
         .iter()
         .filter(|r| r.1 == system)
@@ -602,7 +612,7 @@ fn figures(runs: &[(usize, System, Outcome)], system: System) -> Option<Figures>
     })
 }
 
-fn write(args: &RunArgs, runs: &[(usize, System, Outcome)]) -> Res<()> {
+fn write(args: &RunArgs, runs: &[Run]) -> Res<()> {
     let out = &args.out;
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut md = format!(
@@ -648,12 +658,7 @@ fn write(args: &RunArgs, runs: &[(usize, System, Outcome)]) -> Res<()> {
         "\n| fidogate | against | registrations per CPU-second, ratio | goal | met | p99 ms, fidogate / the app | p99 equal or better |\n|---|---|---:|---:|---|---:|---|"
     );
     let get = |s: System| all.iter().find(|(x, _)| *x == s).map(|(_, f)| *f);
-    for ours in [
-        System::Gateway,
-        System::GatewayFreshChains,
-        System::Layer,
-        System::LayerFreshChains,
-    ] {
+    for ours in System::ALL.into_iter().filter(|s| s.is_fidogate()) {
         for (peer, goal) in [(System::WebauthnRs, 2.0), (System::SimpleWebAuthn, 3.0)] {
             let (Some(a), Some(b)) = (get(ours), get(peer)) else {
                 continue;
@@ -710,12 +715,7 @@ fn chart(path: &Path, all: &[(System, Figures)]) -> Res<()> {
     let root = BitMapBackend::new(path, (1600, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| format!("chart: {e}"))?;
     let (left, right) = root.split_horizontally(820);
-    let colour = |s: System| match s {
-        System::Gateway | System::GatewayFreshChains | System::Layer | System::LayerFreshChains => {
-            OURS
-        }
-        System::WebauthnRs | System::SimpleWebAuthn => THEIRS,
-    };
+    let colour = |s: System| if s.is_fidogate() { OURS } else { THEIRS };
     let per_cpu: Vec<Group> = all
         .iter()
         .map(|(s, f)| (s.bar().to_owned(), vec![(f.per_cpu_second(), colour(*s))]))
@@ -739,4 +739,66 @@ fn chart(path: &Path, all: &[(System, Figures)]) -> Res<()> {
         &[],
     )?;
     root.present().map_err(|e| format!("chart: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runs_file(body: &str) -> (PathBuf, Res<Vec<Run>>) {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "fidogate-alt-runs-{}-{}.csv",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&path, body).unwrap();
+        let runs = read_runs(&path);
+        let _ = std::fs::remove_file(&path);
+        (path, runs)
+    }
+
+    const ROW: &str = "2,fidogate-run-fresh-chains,100,1,5,900,2000,3000,0.037,0.02";
+
+    #[test]
+    fn recorded_runs_read_back_and_bad_ones_are_named() {
+        let (_, runs) = runs_file(&format!("{RUNS_HEADER}\n{ROW}\n"));
+        let runs = runs.unwrap();
+        assert_eq!(runs.len(), 1);
+        let (round, system, o) = &runs[0];
+        assert_eq!((*round, *system), (2, System::GatewayFreshChains));
+        assert_eq!(
+            (o.requests, o.errors, o.p50_us, o.p99_us, o.max_us),
+            (100, 1, 900, 2000, 3000)
+        );
+        assert!((o.server_cpu_s - 0.037).abs() < 1e-12 && (o.seconds - 5.0).abs() < 1e-12);
+        // Another file, a line cut short, a tampered number, an unknown
+        // system, an extra field: each refused, naming the line.
+        let cut = &ROW[..ROW.len() - 5];
+        for (body, says) in [
+            ("round,system\n".to_owned(), "not an alternatives-runs.csv"),
+            (String::new(), "not an alternatives-runs.csv"),
+            (format!("{RUNS_HEADER}\n{cut}\n"), "line 2: 9 fields"),
+            (
+                format!("{RUNS_HEADER}\n{}\n", ROW.replace(",100,", ",1e2,")),
+                "line 2: requests",
+            ),
+            (
+                format!(
+                    "{RUNS_HEADER}\n{}\n",
+                    ROW.replace("fidogate-run-fresh-chains", "nginx")
+                ),
+                "no system",
+            ),
+            (
+                format!("{RUNS_HEADER}\n{ROW}\n{ROW},7\n"),
+                "line 3: 11 fields",
+            ),
+        ] {
+            let (path, runs) = runs_file(&body);
+            let err = runs.unwrap_err();
+            assert!(err.contains(says), "{body:?}: {err}");
+            assert!(err.contains(&path.display().to_string()), "{err}");
+        }
+    }
 }
